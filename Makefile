@@ -1,0 +1,27 @@
+# `make demo` and `make test` work from a fresh clone with only python3 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sheets-ops demo demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check sheets_ops tests benchmarks
+	$(BIN)/ruff format --check sheets_ops tests benchmarks
+	$(BIN)/mypy sheets_ops
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,204 @@
+"""`sheets-ops`: a thin shell over the package. Each command's help ends with examples.
+
+Exit status: 0 done; 1 failed while running; 2 bad usage or configuration (one clear line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sheets_ops import __version__, config
+from sheets_ops.config import ConfigError
+from sheets_ops.cycle import CycleResult, run_cycle
+from sheets_ops.model import TABS
+from sheets_ops.sync import open_mailbox, open_tracker
+from sheets_ops.sync.tracker import TrackerError
+
+MAIN_HELP = """\
+Keep an insurance agency's service requests in the spreadsheet it already uses.
+
+Every email, voicemail and text becomes one row of the tracker's Requests tab, exactly once;
+the owner scans the sheet, CSRs change status cells. Configuration comes from .env (see
+.env.example): with nothing set, the tracker is ./tracker.xlsx, the inbox ./inbox (a folder of
+.eml files) and the outbox ./outbox.
+"""
+
+MAIN_EXAMPLES = """\
+examples:
+  sheets-ops demo                      build a sample agency in ./demo and run a cycle on it
+  sheets-ops init                      create (or repair) the tracker named by TRACKER
+  sheets-ops run --once                capture new mail into the tracker, once
+  sheets-ops run --once --dry-run      show what a cycle would write, write nothing
+  sheets-ops COMMAND --help            more about one command
+"""
+
+INIT_EXAMPLES = """\
+examples:
+  sheets-ops init
+  TRACKER=./agency.xlsx sheets-ops init
+
+Creates every tab of the contract (Requests, Team, Accounts, Routing, Rules, Settings,
+Holidays, Log) with headers, dropdowns, SLA colours, a frozen header row and filters. On an
+existing tracker it adds what is missing and deletes nothing.
+"""
+
+RUN_EXAMPLES = """\
+examples:
+  sheets-ops run --once
+  sheets-ops run --once --dry-run
+  sheets-ops run --once --now 2026-11-30T09:00          replay Monday 9 am, agency time
+  sheets-ops run --once --now 2026-11-30T15:00:00Z      a moment in UTC
+
+--now without an offset is read in the agency's time zone (Settings tab, Time Zone).
+"""
+
+DEMO_EXAMPLES = """\
+examples:
+  sheets-ops demo                 build ./demo and run a cycle
+  sheets-ops demo /tmp/agency     somewhere else
+
+Writes DIR/tracker.xlsx with a sample agency (Team, Accounts, Routing, Rules, Settings,
+Holidays), DIR/inbox with sample messages, DIR/outbox and DIR/.env, then runs `init` and one
+cycle. Run it again: nothing is added twice.
+"""
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _parse_now(text: str | None) -> datetime:
+    """The cycle's clock: --now, or the real time. A naive --now is agency local time and is
+    resolved by the cycle once it has read the Settings tab."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--now: {text!r} is not an ISO date and time (like 2026-11-30T09:00)"
+        ) from None
+
+
+def _print_dry_run(result: CycleResult) -> None:
+    plan = result.plan
+    for request in plan.created:
+        received = request.received.strftime("%Y-%m-%d %H:%M") if request.received else ""
+        print(
+            f"  + {request.id}  {received}  {request.channel}  {request.from_}  {request.summary}"
+        )
+    for rid in plan.adopted:
+        print(f"  + {rid}  a row typed into Requests becomes a Manual request")
+    for item, reason in plan.rejected:
+        print(f"  ! {item.ref}: {reason}")
+    print("dry run: nothing was written, no message was moved")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    done = tracker.init(TABS)
+    for line in done:
+        print(f"  {line}")
+    print(f"{tracker.name}: " + ("ready" if done else "already up to date"))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.once:
+        _stderr(
+            "sheets-ops run: the schedule loop is not in this version; "
+            "run `sheets-ops run --once` from cron or a systemd timer"
+        )
+        return 2
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    mailbox = open_mailbox(cfg)
+    result = run_cycle(tracker, mailbox, args.now, dry_run=args.dry_run, progress=_stderr)
+    if args.dry_run:
+        _print_dry_run(result)
+    for line in result.report.skipped:
+        _stderr(f"note: {line}")
+    print(result.summary())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sheets_ops.demo import build_demo
+
+    return build_demo(Path(args.dir), datetime.now(UTC), say=_stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], summary: str, examples: str
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    parser = argparse.ArgumentParser(
+        prog="sheets-ops",
+        description=MAIN_HELP,
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sheets-ops {__version__}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the full traceback when a command fails"
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    command("init", cmd_init, "create or repair the tracker's tabs and headers", INIT_EXAMPLES)
+
+    run = command("run", cmd_run, "capture new requests into the tracker", RUN_EXAMPLES)
+    run.add_argument("--once", action="store_true", help="run one full cycle and exit")
+    run.add_argument(
+        "--now",
+        type=_parse_now,
+        default=None,
+        metavar="ISO",
+        help="the cycle's clock, to replay a moment (default: now)",
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+    demo = command("demo", cmd_demo, "build a sample agency and run a cycle on it", DEMO_EXAMPLES)
+    demo.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    if getattr(args, "now", "absent") is None:
+        args.now = _parse_now(None)
+    try:
+        return int(args.handler(args))
+    except ConfigError as e:
+        _stderr(f"sheets-ops: {e}")
+        return 2
+    except TrackerError as e:
+        _stderr(f"sheets-ops: {e}")
+        return 1
+    except Exception as e:
+        if args.traceback:
+            traceback.print_exc()
+        else:
+            _stderr(f"sheets-ops: failed: {type(e).__name__}: {e} (--traceback shows where)")
+        return 1

@@ -1,0 +1,111 @@
+"""One cycle, start to end. The order is what makes intake exactly-once:
+
+1. read the whole tracker in one call;
+2. fetch new messages without marking them read;
+3. turn them into requests (pure), skipping every Source already in the sheet;
+4. compute every change from (snapshot, messages, now);
+5. write all changes in one call, rows located by ID;
+6. only then acknowledge the messages whose rows the tracker holds.
+
+Killed before 5 completes, the tracker is unchanged and every message is still in the mailbox.
+Killed between 5 and 6, the messages are fetched again and their Source is found in the sheet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sheets_ops.model import REQUESTS
+from sheets_ops.rules.intake import IntakePlan, plan_intake
+from sheets_ops.rules.settings import read_settings
+from sheets_ops.sync.mailbox import MailItem, MailSource
+from sheets_ops.sync.tracker import ADDED, PRESENT, Tracker, WriteReport, check_tab
+
+
+@dataclass
+class CycleResult:
+    plan: IntakePlan
+    report: WriteReport = field(default_factory=WriteReport)
+    acknowledged: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    @property
+    def new(self) -> int:
+        """Requests added: from messages and from rows people typed in."""
+        created = sum(
+            1
+            for i, outcome in enumerate(self.report.row_outcomes)
+            if outcome == ADDED and i in self.plan.rows_for
+        )
+        return (len(self.plan.created) if self.dry_run else created) + len(self.plan.adopted)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.plan.rejected)
+
+    @property
+    def already(self) -> int:
+        return len(self.plan.known)
+
+    @property
+    def updated(self) -> int:
+        """Existing requests whose cells changed (rows typed in by people count as new)."""
+        return len({c.key for c in self.plan.batch.cells if c.key})
+
+    def summary(self) -> str:
+        verb = "would add" if self.dry_run else "new"
+        parts = [
+            f"{self.new} {verb}",
+            f"{self.updated} updated",
+            f"{self.rejected} rejected",
+            f"{self.already} already in the tracker",
+        ]
+        return ", ".join(parts) + f" ({self.seconds:.1f} s)"
+
+
+def run_cycle(
+    tracker: Tracker,
+    mailbox: MailSource,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> CycleResult:
+    """One full cycle at `now`; a naive `now` is agency local time (Settings tab).
+    Raises TrackerError, with nothing acknowledged, when the tracker cannot be read or
+    written."""
+    say = progress or (lambda _line: None)
+    started = time.monotonic()
+    snapshot = tracker.read()
+    requests = check_tab(snapshot, REQUESTS)
+    settings = read_settings(snapshot)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=settings.zone)
+    items: list[MailItem] = []
+    for item in mailbox.fetch():
+        items.append(item)
+        if len(items) % 250 == 0:
+            say(f"read {len(items)} messages from {mailbox.name}")
+    plan = plan_intake(snapshot, requests, items, settings.zone, now)
+    result = CycleResult(plan, dry_run=dry_run)
+    if dry_run:
+        result.seconds = time.monotonic() - started
+        return result
+    if plan.batch:
+        say(f"writing {len(plan.batch.rows)} rows and {len(plan.batch.cells)} cells")
+    result.report = tracker.write(plan.batch)
+    # The tracker holds them now (added, or found there by Source): safe to set aside.
+    done: list[MailItem] = list(plan.known)
+    for i, held in plan.rows_for.items():
+        if result.report.row_outcomes[i] in (ADDED, PRESENT):
+            done.extend(held)
+    mailbox.acknowledge(done)
+    result.acknowledged = len(done)
+    for item, reason in plan.rejected:
+        mailbox.reject(item, reason)
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,313 @@
+"""The tracker contract: tab and column names, who owns each cell, enums, the Request record.
+
+These names are what the agency sees in its sheet and what other tools rely on
+(see DESIGN.md section 1). Columns are always found by header text, never by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+# What a cell can hold once read from any backend. Blank is None or "".
+CellValue = str | int | float | bool | datetime | date | None
+
+
+class Owner(StrEnum):
+    """Who may write a column."""
+
+    JOB = "job"  # recomputed every cycle; a person's edit is replaced
+    FILL = "human*"  # the job fills it only while blank; never overwrites a person
+    HUMAN = "human"  # only people write it
+
+
+class Channel(StrEnum):
+    EMAIL = "Email"
+    VOICEMAIL = "Voicemail"
+    TEXT = "Text"
+    FORM = "Form"
+    MANUAL = "Manual"
+
+
+class RequestType(StrEnum):
+    COI = "COI"
+    ENDORSEMENT = "Endorsement"
+    BILLING = "Billing"
+    CLAIM = "Claim"
+    RENEWAL = "Renewal"
+    CANCELLATION = "Cancellation"
+    OTHER = "Other"
+
+
+class Status(StrEnum):
+    NEW = "New"
+    IN_PROGRESS = "In Progress"
+    NEEDS_INFO = "Needs Info"
+    WAITING_ON_CLIENT = "Waiting on Client"
+    WAITING_ON_CARRIER = "Waiting on Carrier"
+    DONE = "Done"
+    CANCELLED = "Cancelled"
+
+
+class SlaState(StrEnum):
+    ON_TRACK = "On track"
+    DUE_SOON = "Due soon"
+    OVERDUE = "Overdue"
+    PAUSED = "Paused"
+    CLOSED = "Closed"
+
+
+class Role(StrEnum):
+    CSR = "CSR"
+    ACCOUNT_MANAGER = "Account Manager"
+    OPS_MANAGER = "Ops Manager"
+    OWNER = "Owner"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    owner: Owner
+    meaning: str
+    width: int = 14
+    choices: tuple[str, ...] = ()
+    kind: str = "text"  # text, datetime, date, number
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    name: str
+    purpose: str
+    columns: tuple[Column, ...]
+    key: str | None = None  # the column that identifies a row, if any
+    seed: tuple[tuple[str, ...], ...] = ()  # rows init writes into an empty tab
+    optional: tuple[Column, ...] = ()  # init adds these; a cycle does not need them
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        """The required headers, in the order init lays them out."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns + self.optional:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+def _h(name: str, meaning: str, width: int = 14, **kw: Any) -> Column:
+    return Column(name, Owner.HUMAN, meaning, width, **kw)
+
+
+def _f(name: str, meaning: str, width: int = 14, **kw: Any) -> Column:
+    return Column(name, Owner.FILL, meaning, width, **kw)
+
+
+def _j(name: str, meaning: str, width: int = 14, **kw: Any) -> Column:
+    return Column(name, Owner.JOB, meaning, width, **kw)
+
+
+JOB_NOTE = "Filled by sheets-ops every cycle: an edit here is replaced."
+FILL_NOTE = "Filled by sheets-ops only while blank: what you write here is kept."
+
+REQUESTS = TabSpec(
+    "Requests",
+    "one row per service request",
+    (
+        _j("ID", "REQ-000123, never reused", 12),
+        _j("Received", "when the request arrived (agency local time)", 17, kind="datetime"),
+        _j("Channel", "Email, Voicemail, Text, Form, Manual", 10, choices=tuple(Channel)),
+        _j("From", "sender address or phone number", 26),
+        _f("Client", "matched from Accounts", 22),
+        _f("Policy #", "extracted or matched", 14),
+        _f("Type", "the kind of request", 13, choices=tuple(RequestType)),
+        _j("Summary", "one line: subject or first words, plain text", 48),
+        _f("Certificate Holder", "for COIs", 22),
+        _f("Client Deadline", "the date the client asked for", 14, kind="date"),
+        _f("Owner", "from Routing / Accounts / Team", 14),
+        _f("Status", "where the request stands", 18, choices=tuple(Status)),
+        _f("Next Follow-up", "e.g. when to chase the carrier", 14, kind="date"),
+        _h("Notes", "free text", 30),
+        _j("Last Touched", "last time a person changed a human column", 17, kind="datetime"),
+        _j("Age (h)", "business hours since Received", 8, kind="number"),
+        _j("Idle (h)", "business hours since Last Touched", 8, kind="number"),
+        _j("Due", "the earlier of the SLA due time and the client deadline", 17, kind="datetime"),
+        _j("SLA", "On track, Due soon, Overdue, Paused, Closed", 10, choices=tuple(SlaState)),
+        _j("Escalation", "highest level sent, to whom, when", 24),
+        _j("Missing Info", "what the request type needs and intake could not find", 22),
+        _j("Thread", "messages in this request; flags a client follow-up", 10),
+        _j("Context", "special instructions, policies, recent requests", 30),
+        _j("Closed", "when Status became Done or Cancelled", 17, kind="datetime"),
+        _j("Source", "the message key used for exactly-once intake", 30),
+    ),
+    key="ID",
+)
+
+TEAM = TabSpec(
+    "Team",
+    "who works here, who is on duty, who covers for whom",
+    (
+        _h("Name", "as written in Owner cells", 18),
+        _h("Email", "where their digests go", 28),
+        _h("Role", "CSR, Account Manager, Ops Manager, Owner", 16, choices=tuple(Role)),
+        _h("On Duty", "Yes or No", 9, choices=("Yes", "No")),
+        _h("Out Until", "a date; their work goes to Backup until then", 12, kind="date"),
+        _h("Backup", "the Name that covers", 18),
+    ),
+    key="Name",
+)
+
+ACCOUNTS = TabSpec(
+    "Accounts",
+    "clients, how to recognise them, who owns them",
+    (
+        _h("Client", "the named insured", 26),
+        _h("Contact Emails", "addresses or @domain, '; '-separated", 34),
+        _h("Phone", "main phone", 16),
+        _h("Policies", "policy numbers, '; '-separated", 30),
+        _h("Account Owner", "a Name from Team", 18),
+        _h("Special Instructions", "what the CSR should know", 40),
+    ),
+    key="Client",
+)
+
+ROUTING = TabSpec(
+    "Routing",
+    "who gets each type of request, and how fast",
+    (
+        _h("Type", "a request Type", 14, choices=tuple(RequestType)),
+        _h("Route To", "Account Owner, On-duty CSR, a Role, or a Name", 18),
+        _h("Complex Route To", "the same, for complex requests", 18),
+        _h("SLA", "business hours to finish", 8, kind="number"),
+        _h("Escalate After Idle", "business hours untouched before a reminder", 10, kind="number"),
+        _h("Required Info", "fields this type needs, '; '-separated", 36),
+    ),
+    key="Type",
+)
+
+RULES = TabSpec(
+    "Rules",
+    "the words and patterns that decide Type and complexity",
+    (
+        _h("Rule", "Type, Complex, Voicemail Sender, Text Gateway", 16),
+        _h("Pattern", "words separated by commas, or /a regular expression/", 48),
+        _h("Result", "what a match sets (a Type, or Yes for Complex)", 14),
+    ),
+)
+
+SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
+    "Time Zone": ("America/Chicago", "the agency's time zone (IANA name)"),
+    "Business Hours": ("08:00-17:00", "opening and closing time"),
+    "Business Days": ("Mon-Fri", "days the agency works"),
+    "Digest Times": ("08:30; 13:30", "when escalation digests go out"),
+    "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
+    "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
+}
+
+SETTINGS = TabSpec(
+    "Settings",
+    "business policy the owner can change",
+    (
+        _h("Key", "the setting's name", 24),
+        _h("Value", "its value", 24),
+    ),
+    key="Key",
+    seed=tuple((k, v, about) for k, (v, about) in SETTING_DEFAULTS.items()),
+    optional=(_h("About", "what the setting does", 44),),
+)
+
+HOLIDAYS = TabSpec(
+    "Holidays",
+    "days the SLA clock stops",
+    (
+        _h("Date", "the day", 12, kind="date"),
+        _h("Name", "what it is", 28),
+    ),
+    key="Date",
+)
+
+LOG = TabSpec(
+    "Log",
+    "every change the job made and every human edit it detected",
+    (
+        _j("When", "agency local time", 17, kind="datetime"),
+        _j("Request", "the request ID, if any", 12),
+        _j("What", "what happened", 24),
+        _j("Old", "value before", 24),
+        _j("New", "value after", 36),
+        _j("By", "sheets-ops, or sheet edit", 12),
+    ),
+)
+
+TABS: tuple[TabSpec, ...] = (REQUESTS, TEAM, ACCOUNTS, ROUTING, RULES, SETTINGS, HOLIDAYS, LOG)
+TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}
+
+BY_JOB = "sheets-ops"
+
+ID_PREFIX = "REQ-"
+_ID_RE = re.compile(r"^\s*REQ-(\d+)\s*$", re.IGNORECASE)
+
+
+def format_id(number: int) -> str:
+    """`REQ-000123`: six digits at least, more when the agency outgrows them."""
+    return f"{ID_PREFIX}{number:06d}"
+
+
+def parse_id(value: CellValue) -> int | None:
+    """The number in a request ID, or None when the cell does not hold one."""
+    if not isinstance(value, str):
+        return None
+    m = _ID_RE.match(value)
+    return int(m.group(1)) if m else None
+
+
+def is_blank(value: CellValue) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+@dataclass
+class Request:
+    """One Requests row, by field. `None` means the cell is blank."""
+
+    id: str
+    received: datetime | None = None
+    channel: str | None = None
+    from_: str | None = None
+    client: str | None = None
+    policy: str | None = None
+    type: str | None = None
+    summary: str | None = None
+    certificate_holder: str | None = None
+    client_deadline: date | None = None
+    owner: str | None = None
+    status: str | None = None
+    next_follow_up: date | None = None
+    notes: str | None = None
+    last_touched: datetime | None = None
+    age_h: float | None = None
+    idle_h: float | None = None
+    due: datetime | None = None
+    sla: str | None = None
+    escalation: str | None = None
+    missing_info: str | None = None
+    thread: str | None = None
+    context: str | None = None
+    closed: datetime | None = None
+    source: str | None = None
+    extra: dict[str, CellValue] = field(default_factory=dict)
+
+    def to_cells(self) -> dict[str, CellValue]:
+        """The row by header name, blank cells left out."""
+        cells: dict[str, CellValue] = {}
+        for f, header in zip(_REQUEST_FIELDS, REQUESTS.headers, strict=True):
+            value = getattr(self, f)
+            if value is not None:
+                cells[header] = value
+        return cells
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(Request) if f.name != "extra")
+assert len(_REQUEST_FIELDS) == len(REQUESTS.columns)

@@ -1,0 +1,35 @@
+"""Every outside system: tracker backends, mail sources, mail transports.
+
+Registries are plain functions over the configuration: `.env` picks the backend, code does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sheets_ops.config import Config, ConfigError
+from sheets_ops.sync.mailbox import FolderMailbox, MailSource
+from sheets_ops.sync.tracker import Tracker
+from sheets_ops.sync.xlsx import XlsxTracker
+
+
+def open_tracker(config: Config, say: Callable[[str], None] | None = None) -> Tracker:
+    """The tracker that TRACKER names."""
+    location = config.tracker
+    if location.kind == "xlsx" and location.path is not None:
+        return XlsxTracker(location.path, say=say)
+    raise ConfigError(
+        f"TRACKER: {location.kind} trackers are not supported by this version; "
+        "use a path to an .xlsx workbook"
+    )
+
+
+def open_mailbox(config: Config) -> MailSource:
+    """The mail source that MAILBOX names."""
+    location = config.mailbox
+    if location.kind == "folder" and location.path is not None:
+        return FolderMailbox(location.path)
+    raise ConfigError(
+        f"MAILBOX: {location.kind} mailboxes are not supported by this version; "
+        "use a folder of .eml files"
+    )

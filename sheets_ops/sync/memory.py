@@ -1,0 +1,74 @@
+"""An in-memory tracker: the reference backend for tests and dry runs.
+
+It keeps values exactly as given and counts its calls, so tests can assert that a cycle reads
+once and writes at most once, like the real backends.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from sheets_ops.model import CellValue, TabSpec
+from sheets_ops.sync.tracker import (
+    Batch,
+    Snapshot,
+    Tab,
+    TabPlan,
+    WriteReport,
+    apply_plan,
+    merge_report,
+    normalize_header,
+    plan_tab,
+)
+
+
+class MemoryTracker:
+    def __init__(self, tabs: dict[str, Tab] | None = None, name: str = "memory") -> None:
+        self.tabs: dict[str, Tab] = tabs if tabs is not None else {}
+        self._name = name
+        self.reads = 0
+        self.writes = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def read(self) -> Snapshot:
+        self.reads += 1
+        return Snapshot(copy.deepcopy(self.tabs))
+
+    def write(self, batch: Batch) -> WriteReport:
+        if not batch:
+            return WriteReport()
+        self.writes += 1
+        plans: dict[str, TabPlan] = {}
+        for title in batch.tabs():
+            if title in self.tabs:
+                plans[title] = plan_tab(self.tabs[title], batch)
+        for title, plan in plans.items():
+            apply_plan(self.tabs[title], plan)
+        return merge_report(WriteReport(), batch, plans)
+
+    def init(self, tabs: Sequence[TabSpec]) -> list[str]:
+        done = []
+        for spec in tabs:
+            tab = self.tabs.get(spec.name)
+            if tab is None:
+                tab = self.tabs[spec.name] = Tab(spec.name, [])
+                done.append(f"created tab {spec.name}")
+            have = {normalize_header(h) for h in tab.header}
+            for column in spec.columns + spec.optional:
+                if normalize_header(column.name) not in have:
+                    tab.header.append(column.name)
+                    done.append(f'added header "{column.name}" to {spec.name}')
+            if spec.seed and not any(any(v not in (None, "") for v in r) for r in tab.rows):
+                cols = tab.columns()
+                names = [c.name for c in spec.columns + spec.optional]
+                for seed in spec.seed:
+                    row: list[CellValue] = [None] * len(tab.header)
+                    for name, value in zip(names, seed, strict=False):
+                        row[cols[normalize_header(name)]] = value
+                    tab.rows.append(row)
+                done.append(f"filled {spec.name} with defaults")
+        return done

@@ -1,0 +1,362 @@
+"""The tracker interface, shaped for a batch API.
+
+A backend does two things per cycle: `read()` every tab in one call, and `write(batch)` a batch
+of cell changes and new rows in one call. Everything here is data and pure planning; the
+backends (`memory`, `xlsx`, and Google) only move cells.
+
+Rows are identified by their key (the Requests ID), never by position alone: a write carries
+the row number seen at read time as a hint, and `plan_tab` relocates the row by key when a person
+sorted, filtered or inserted rows in between. Columns are found by header text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sheets_ops.model import TAB_BY_NAME, CellValue, TabSpec, is_blank
+
+
+class TrackerError(Exception):
+    """A problem with the tracker, said in one line that tells how to fix it."""
+
+
+class HeaderError(TrackerError):
+    """A tab or a required header is missing, renamed or ambiguous."""
+
+    def __init__(self, tab: str, problem: str) -> None:
+        super().__init__(f"{tab} tab: {problem}")
+        self.tab = tab
+
+
+def normalize_header(text: CellValue) -> str:
+    """Header matching forgives case and stray spaces, nothing else."""
+    return " ".join(str(text or "").split()).casefold()
+
+
+@dataclass
+class Tab:
+    """One tab's values: `header` is sheet row 1; `rows[i]` is sheet row i + 2."""
+
+    title: str
+    header: list[str]
+    rows: list[list[CellValue]] = field(default_factory=list)
+
+    def columns(self) -> dict[str, int]:
+        """Normalized header text -> column index (first occurrence)."""
+        index: dict[str, int] = {}
+        for i, h in enumerate(self.header):
+            key = normalize_header(h)
+            if key and key not in index:
+                index[key] = i
+        return index
+
+    def col(self, name: str) -> int | None:
+        return self.columns().get(normalize_header(name))
+
+    def get(self, row: list[CellValue], name: str, columns: dict[str, int]) -> CellValue:
+        i = columns.get(normalize_header(name))
+        if i is None or i >= len(row):
+            return None
+        return row[i]
+
+    def records(self) -> Iterator[tuple[int, dict[str, CellValue]]]:
+        """(sheet row number, {header: value}) for each non-empty row."""
+        cols = self.columns()
+        for i, row in enumerate(self.rows):
+            if all(is_blank(v) for v in row):
+                continue
+            yield i + 2, {h: (row[j] if j < len(row) else None) for h, j in cols.items()}
+
+    def values(self, name: str) -> list[CellValue]:
+        """Every value in one column, blank rows included."""
+        j = self.col(name)
+        if j is None:
+            return []
+        return [row[j] if j < len(row) else None for row in self.rows]
+
+
+@dataclass
+class Snapshot:
+    """Every tab of the tracker as read in one call."""
+
+    tabs: dict[str, Tab]
+
+    def tab(self, name: str) -> Tab | None:
+        if name in self.tabs:
+            return self.tabs[name]
+        for title, tab in self.tabs.items():
+            if normalize_header(title) == normalize_header(name):
+                return tab
+        return None
+
+
+def header_problems(tab: Tab | None, spec: TabSpec) -> list[str]:
+    """What is wrong with a tab's header row, each said in one line; empty when it is fine."""
+    if tab is None:
+        return [f"{spec.name} tab is missing; run `sheets-ops init` to add it"]
+    problems = []
+    seen: dict[str, int] = {}
+    for h in tab.header:
+        key = normalize_header(h)
+        if key:
+            seen[key] = seen.get(key, 0) + 1
+    for name in spec.headers:
+        count = seen.get(normalize_header(name), 0)
+        if count == 0:
+            problems.append(
+                f'{spec.name} tab: required header "{name}" is missing from row 1; '
+                "rename the column back or run `sheets-ops init` to add it"
+            )
+        elif count > 1:
+            problems.append(
+                f'{spec.name} tab: header "{name}" appears {count} times in row 1; '
+                "rename or delete the extra column"
+            )
+    return problems
+
+
+def check_tab(snapshot: Snapshot, spec: TabSpec) -> Tab:
+    """The tab, or a HeaderError naming the first problem."""
+    tab = snapshot.tab(spec.name)
+    problems = header_problems(tab, spec)
+    if problems or tab is None:
+        raise HeaderError(spec.name, problems[0].split(": ", 1)[-1])
+    return tab
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY = _Any()  # a CellWrite that writes whatever the cell holds now
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """Set one cell of the row whose key is `key`.
+
+    `row` is where the row was at read time (a hint). `key` is "" for a row a person typed
+    without an ID: that row is written only if it is still at `row`, still has no ID and is
+    not empty. `only_if` makes the write conditional on what the cell holds at write time:
+    `None` (blank) for human* fills, so a person's edit in between is never overwritten.
+    """
+
+    tab: str
+    key: str
+    row: int
+    column: str
+    value: CellValue
+    only_if: CellValue | _Any = ANY
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A row to append. `dedupe`: a column whose equal value already in the tab means the
+    row is already there (a retried append). `unique`: a column whose value must not be in
+    the tab yet (an ID another writer took); such a row is not written."""
+
+    tab: str
+    cells: dict[str, CellValue]
+    dedupe: str | None = None
+    unique: str | None = None
+
+
+ADDED, PRESENT, CONFLICT, NOT_WRITTEN = "added", "present", "conflict", "not written"
+
+
+@dataclass
+class Batch:
+    cells: list[CellWrite] = field(default_factory=list)
+    rows: list[NewRow] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.cells or self.rows)
+
+    def tabs(self) -> list[str]:
+        names = [c.tab for c in self.cells] + [r.tab for r in self.rows]
+        return list(dict.fromkeys(names))
+
+
+@dataclass
+class WriteReport:
+    """What a write did. `row_outcomes[i]` says what became of `batch.rows[i]`:
+    added, present (already there), conflict or not written (its tab was broken)."""
+
+    cells_written: int = 0
+    row_outcomes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def rows_added(self) -> int:
+        return self.row_outcomes.count(ADDED)
+
+
+@dataclass
+class TabPlan:
+    """Cell writes by (row index into Tab.rows, column index) and rows to append."""
+
+    updates: list[tuple[int, int, CellValue]] = field(default_factory=list)
+    appends: list[list[CellValue]] = field(default_factory=list)
+    append_at: int = 0  # index into Tab.rows where the first appended row goes
+    outcomes: dict[int, str] = field(default_factory=dict)  # batch row index -> outcome
+    skipped: list[str] = field(default_factory=list)
+
+
+def last_used_row(tab: Tab) -> int:
+    """Number of rows up to the last one holding anything."""
+    n = len(tab.rows)
+    while n and all(is_blank(v) for v in tab.rows[n - 1]):
+        n -= 1
+    return n
+
+
+def _same(a: CellValue, b: CellValue) -> bool:
+    if is_blank(a) and is_blank(b):
+        return True
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    return a == b
+
+
+def plan_tab(tab: Tab, batch: Batch, spec: TabSpec | None = None) -> TabPlan:
+    """Decide, against the tab as it is now, which cells and rows of `batch` go where.
+
+    Pure: the backends call it after a fresh look at the tab, so a sort or an edit made by a
+    person since the cycle read the tracker is taken into account.
+    """
+    spec = spec if spec is not None else TAB_BY_NAME.get(tab.title)
+    plan = TabPlan(append_at=last_used_row(tab))
+    cells = [c for c in batch.cells if c.tab == tab.title]
+    new_rows = [(i, r) for i, r in enumerate(batch.rows) if r.tab == tab.title]
+    if spec is not None:
+        problems = header_problems(tab, spec)
+        if problems:
+            plan.skipped.append(f"{problems[0]}; nothing was written to it")
+            for i, _ in new_rows:
+                plan.outcomes[i] = NOT_WRITTEN
+            return plan
+    columns = tab.columns()
+    key_col = columns.get(normalize_header(spec.key)) if spec and spec.key else None
+
+    def key_at(index: int) -> CellValue:
+        if key_col is None or index >= len(tab.rows):
+            return None
+        row = tab.rows[index]
+        return row[key_col] if key_col < len(row) else None
+
+    where: dict[str, list[int]] | None = None
+    for c in cells:
+        j = columns.get(normalize_header(c.column))
+        if j is None:
+            plan.skipped.append(f'{tab.title}: no column "{c.column}" any more; {c.key} not set')
+            continue
+        index = c.row - 2
+        if c.key == "":
+            row = tab.rows[index] if 0 <= index < len(tab.rows) else []
+            if not is_blank(key_at(index)) or all(is_blank(v) for v in row):
+                plan.skipped.append(
+                    f"{tab.title}: row {c.row} changed since it was read; left for the next cycle"
+                )
+                continue
+        elif not _same(key_at(index), c.key):
+            if where is None:
+                where = {}
+                for k in range(len(tab.rows)):
+                    kv = key_at(k)
+                    if isinstance(kv, str) and kv.strip():
+                        where.setdefault(kv.strip(), []).append(k)
+            found = where.get(c.key, [])
+            if len(found) != 1:
+                why = "is no longer in the tab" if not found else "appears more than once"
+                plan.skipped.append(f"{tab.title}: {c.key} {why}; {c.column} not set")
+                continue
+            index = found[0]
+        row = tab.rows[index]
+        current = row[j] if j < len(row) else None
+        if not isinstance(c.only_if, _Any) and not _same(current, c.only_if):
+            plan.skipped.append(
+                f"{tab.title}: {c.key or f'row {c.row}'} {c.column} was changed by a person; kept"
+            )
+            continue
+        plan.updates.append((index, j, c.value))
+
+    taken: dict[str, set[str]] = {}
+
+    def existing(column: str) -> set[str]:
+        if column not in taken:
+            taken[column] = {str(v).strip() for v in tab.values(column) if not is_blank(v)}
+        return taken[column]
+
+    width = len(tab.header)
+    for i, r in new_rows:
+        if r.dedupe and str(r.cells.get(r.dedupe, "")).strip() in existing(r.dedupe):
+            plan.outcomes[i] = PRESENT
+            continue
+        if r.unique and str(r.cells.get(r.unique, "")).strip() in existing(r.unique):
+            plan.outcomes[i] = CONFLICT
+            plan.skipped.append(
+                f"{tab.title}: {r.cells.get(r.unique)} was taken by another writer; "
+                "its message stays in the mailbox for the next cycle"
+            )
+            continue
+        values: list[CellValue] = [None] * width
+        for name, value in r.cells.items():
+            j = columns.get(normalize_header(name))
+            if j is not None:
+                values[j] = value
+        plan.appends.append(values)
+        plan.outcomes[i] = ADDED
+        for column in (r.dedupe, r.unique):
+            if column:
+                existing(column).add(str(r.cells.get(column, "")).strip())
+    return plan
+
+
+def apply_plan(tab: Tab, plan: TabPlan) -> None:
+    """Apply a plan to in-memory values (the memory backend, and tests)."""
+    for index, j, value in plan.updates:
+        row = tab.rows[index]
+        if j >= len(row):
+            row.extend([None] * (j + 1 - len(row)))
+        row[j] = value
+    del tab.rows[plan.append_at :]
+    tab.rows.extend(list(r) for r in plan.appends)
+
+
+def merge_report(report: WriteReport, batch: Batch, plans: dict[str, TabPlan]) -> WriteReport:
+    """Fold the per-tab plans into one report, in batch order."""
+    outcomes: dict[int, str] = {}
+    for plan in plans.values():
+        report.cells_written += len(plan.updates)
+        report.skipped.extend(plan.skipped)
+        outcomes.update(plan.outcomes)
+    report.row_outcomes = [outcomes.get(i, NOT_WRITTEN) for i in range(len(batch.rows))]
+    for i, r in enumerate(batch.rows):
+        if i not in outcomes:
+            report.skipped.append(f"{r.tab} tab is missing; a row was not written")
+    return report
+
+
+class Tracker(Protocol):
+    """What every tracker backend provides. Each method is one round trip."""
+
+    @property
+    def name(self) -> str:
+        """Where the tracker is, for messages (a path or a sheet title)."""
+        ...
+
+    def read(self) -> Snapshot:
+        """Every tab, in one call."""
+        ...
+
+    def write(self, batch: Batch) -> WriteReport:
+        """Every change of a cycle, in one call; relocates rows by key first."""
+        ...
+
+    def init(self, tabs: Sequence[TabSpec]) -> list[str]:
+        """Create or repair tabs, headers, dropdowns, colours and filters; delete nothing.
+        Returns one line per thing it did."""
+        ...
