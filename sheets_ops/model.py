@@ -135,7 +135,7 @@ REQUESTS = TabSpec(
         _j("Age (h)", "business hours since Received", 8, kind="number"),
         _j("Idle (h)", "business hours since Last Touched", 8, kind="number"),
         _j("Due", "the earlier of the SLA due time and the client deadline", 17, kind="datetime"),
-        _j("SLA", "On track, Due soon, Overdue, Paused, Closed", 10, choices=tuple(SlaState)),
+        _j("SLA", "On track, Due soon, Overdue, Paused, Closed", 10),
         _j("Escalation", "highest level sent, to whom, when", 24),
         _j("Missing Info", "what the request type needs and intake could not find", 22),
         _j("Thread", "messages in this request; flags a client follow-up", 10),

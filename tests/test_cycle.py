@@ -128,7 +128,7 @@ def test_a_formula_in_a_subject_is_stored_as_text(
     assert sorted(r["Summary"] for r in requests(tracker)) == sorted(subjects)
     if isinstance(tracker, XlsxTracker):
         ws = load_workbook(tracker.path)["Requests"]
-        summary = [c for c in ws[1] if c.value == "Summary"][0].column
+        summary = next(c for c in ws[1] if c.value == "Summary").column
         cells = [ws.cell(row=r, column=summary) for r in range(2, 6)]
         assert {c.data_type for c in cells} == {"s"}
         assert all(c.quotePrefix for c in cells)

@@ -197,7 +197,7 @@ class XlsxTracker:
                     continue
                 os.replace(tmp, self.path)
             finally:
-                with contextlib.suppress(FileNotFoundError):
+                with contextlib.suppress(OSError):
                     tmp.unlink()
             return result
         raise TrackerError(

@@ -1,0 +1,190 @@
+"""The embedded tracker: `init` lays out the workbook, saves are atomic, people come first."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.sync.tracker import Batch, NewRow, TrackerError
+from sheets_ops.sync.xlsx import XlsxTracker, lock_files
+from tests.people import edit_tab, requests
+
+
+def test_init_creates_every_contract_tab_with_its_headers(xlsx_tracker: XlsxTracker) -> None:
+    wb = load_workbook(xlsx_tracker.path)
+    assert wb.sheetnames == [spec.name for spec in TABS]
+    for spec in TABS:
+        header = [c.value for c in wb[spec.name][1]]
+        assert header[: len(spec.headers)] == list(spec.headers)
+
+
+def test_init_lays_dropdowns_colours_frozen_header_filters_and_notes(
+    xlsx_tracker: XlsxTracker,
+) -> None:
+    ws = load_workbook(xlsx_tracker.path)["Requests"]
+    letter = {c.value: c.column_letter for c in ws[1]}
+    dropdowns = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert dropdowns[f"{letter['Status']}2:{letter['Status']}1048576"] == (
+        '"New,In Progress,Needs Info,Waiting on Client,Waiting on Carrier,Done,Cancelled"'
+    )
+    assert f"{letter['Type']}2:{letter['Type']}1048576" in dropdowns
+    assert f"{letter['Channel']}2:{letter['Channel']}1048576" in dropdowns
+    sla_rules = [
+        (str(cf.sqref), rule.formula[0]) for cf in ws.conditional_formatting for rule in cf.rules
+    ]
+    sla = f"{letter['SLA']}2:{letter['SLA']}1048576"
+    assert {f for ref, f in sla_rules if ref == sla} == {
+        '"Overdue"',
+        '"Due soon"',
+        '"On track"',
+        '"Paused"',
+    }
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref.startswith("A1:")
+    assert ws.column_dimensions[letter["Summary"]].width >= 40
+    assert "replaced" in ws[f"{letter['Age (h)']}1"].comment.text
+    assert "kept" in ws[f"{letter['Owner']}1"].comment.text
+
+
+def test_init_again_adds_what_is_missing_and_deletes_nothing(xlsx_tracker: XlsxTracker) -> None:
+    xlsx_tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001", "Notes": "keep"})]))
+
+    def break_it(header: list[Any], rows: list[list[Any]]) -> tuple[list[Any], list[list[Any]]]:
+        j = header.index("Context")  # a person deletes the Context column, adds their own
+        rows = [[*r[:j], *r[j + 1 : len(header)], "Sam"] for r in rows]
+        return [*header[:j], *header[j + 1 :], "Producer"], rows
+
+    edit_tab(xlsx_tracker, "Requests", break_it)
+    wb = load_workbook(xlsx_tracker.path)
+    del wb["Holidays"]
+    wb.create_sheet("Carrier Contacts")["A1"] = "Carrier"
+    wb.save(xlsx_tracker.path)
+
+    done = xlsx_tracker.init(TABS)
+    assert done == ['added header "Context" to Requests', "created tab Holidays"]
+    wb = load_workbook(xlsx_tracker.path)
+    assert "Carrier Contacts" in wb.sheetnames
+    [row] = requests(xlsx_tracker)
+    assert (row["ID"], row["Notes"], row["Producer"], row["Context"]) == (
+        "REQ-000001",
+        "keep",
+        "Sam",
+        None,
+    )
+    assert xlsx_tracker.init(TABS) == []
+    ws = load_workbook(xlsx_tracker.path)["Requests"]
+    assert len(ws.data_validations.dataValidation) == 3  # laid anew, not stacked
+
+
+def test_settings_start_with_defaults_and_keep_what_the_owner_wrote(
+    xlsx_tracker: XlsxTracker,
+) -> None:
+    def change(header: list[Any], rows: list[list[Any]]) -> tuple[list[Any], list[list[Any]]]:
+        return header, [r for r in rows if r[0] != "Time Zone"] + [["Time Zone", "America/Denver"]]
+
+    edit_tab(xlsx_tracker, "Settings", change)
+    xlsx_tracker.init(TABS)
+    settings = {r[0]: r[1] for r in xlsx_tracker.read().tabs["Settings"].rows}
+    assert settings["Time Zone"] == "America/Denver"
+    assert settings["Business Hours"] == "08:00-17:00"
+
+
+def test_a_write_waits_while_the_workbook_is_open_then_saves(tmp_path: Path) -> None:
+    said: list[str] = []
+    tracker = XlsxTracker(tmp_path / "tracker.xlsx", lock_wait=5, poll=0.05, say=said.append)
+    tracker.init(TABS)
+    lock = tmp_path / "~$tracker.xlsx"
+    lock.write_bytes(b"\x05Dana")
+    threading.Timer(0.3, lock.unlink).start()
+    started = time.monotonic()
+    tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001"})]))
+    assert time.monotonic() - started >= 0.25
+    assert said == [
+        "tracker.xlsx is open in Excel (~$tracker.xlsx); waiting up to 5 s for it to close"
+    ]
+    assert [r["ID"] for r in requests(tracker)] == ["REQ-000001"]
+
+
+def test_a_lock_that_stays_names_the_file_to_delete(xlsx_tracker: XlsxTracker) -> None:
+    lock = xlsx_tracker.path.with_name(".~lock.tracker.xlsx#")
+    lock.write_text(",Tom Becker,front-desk,27.11.2026 08:00,file:///x;")
+    before = xlsx_tracker.path.read_bytes()
+    with pytest.raises(TrackerError) as e:
+        xlsx_tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001"})]))
+    message = str(e.value)
+    assert message.startswith("tracker.xlsx is open in LibreOffice by Tom Becker")
+    assert str(lock) in message and "\n" not in message
+    assert xlsx_tracker.path.read_bytes() == before
+    assert lock_files(xlsx_tracker.path) == [lock]
+
+
+def test_a_failed_save_leaves_the_workbook_as_it_was(xlsx_tracker: XlsxTracker) -> None:
+    before = xlsx_tracker.path.read_bytes()
+    # The temporary file's name is taken by a folder: saving fails half-way.
+    xlsx_tracker.path.with_name(".tracker.xlsx.sheets-ops-tmp").mkdir()
+    with pytest.raises(OSError):
+        xlsx_tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001"})]))
+    assert xlsx_tracker.path.read_bytes() == before
+    assert requests(xlsx_tracker) == []
+
+
+def test_a_save_leaves_no_temporary_file_behind(xlsx_tracker: XlsxTracker) -> None:
+    xlsx_tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001"})]))
+    assert sorted(p.name for p in xlsx_tracker.path.parent.iterdir()) == ["tracker.xlsx"]
+
+
+def test_a_workbook_that_is_not_xlsx_is_one_clear_line(tmp_path: Path) -> None:
+    path = tmp_path / "tracker.xlsx"
+    path.write_text("id,summary\n1,hello\n")
+    with pytest.raises(TrackerError, match=r"tracker.xlsx is not a readable \.xlsx workbook"):
+        XlsxTracker(path).read()
+
+
+def test_a_missing_workbook_says_to_run_init(tmp_path: Path) -> None:
+    with pytest.raises(TrackerError, match="run `sheets-ops init`"):
+        XlsxTracker(tmp_path / "nowhere.xlsx").read()
+
+
+def test_dates_are_real_dates_in_the_workbook(xlsx_tracker: XlsxTracker) -> None:
+    from datetime import datetime
+
+    row = {"ID": "REQ-000001", "Received": datetime(2026, 11, 27, 8, 30)}
+    xlsx_tracker.write(Batch(rows=[NewRow("Requests", row)]))
+    ws = load_workbook(xlsx_tracker.path)["Requests"]
+    received = ws.cell(row=2, column=REQUESTS.headers.index("Received") + 1)
+    assert received.is_date and received.number_format == "yyyy-mm-dd hh:mm"
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_workbook(xlsx_tracker: XlsxTracker, tmp_path: Path) -> None:
+    rows = [NewRow("Requests", {"ID": f"REQ-{n:06d}", "Summary": f"=cmd|{n}"}) for n in range(3)]
+    xlsx_tracker.write(Batch(rows=rows))
+    out = tmp_path / "csv"
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--convert-to",
+            "csv",
+            "--outdir",
+            str(out),
+            str(xlsx_tracker.path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    with open(out / "tracker.csv", newline="") as f:
+        table = list(csv.reader(f))
+    assert table[0][: len(REQUESTS.headers)] == list(REQUESTS.headers)
+    assert [r[0] for r in table[1:]] == ["REQ-000000", "REQ-000001", "REQ-000002"]
+    assert [r[7] for r in table[1:]] == ["=cmd|0", "=cmd|1", "=cmd|2"]  # text, not formulas
