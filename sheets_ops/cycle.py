@@ -95,8 +95,8 @@ def run_cycle(
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
-    if plan.batch:
-        say(f"writing {len(plan.batch.rows)} rows and {len(plan.batch.cells)} cells")
+    if len(plan.created) >= 250:
+        say(f"saving {len(plan.created)} new requests to {tracker.name}")
     result.report = tracker.write(plan.batch)
     # The tracker holds them now (added, or found there by Source): safe to set aside.
     done: list[MailItem] = list(plan.known)

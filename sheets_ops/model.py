@@ -7,7 +7,7 @@ These names are what the agency sees in its sheet and what other tools rely on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -297,7 +297,6 @@ class Request:
     context: str | None = None
     closed: datetime | None = None
     source: str | None = None
-    extra: dict[str, CellValue] = field(default_factory=dict)
 
     def to_cells(self) -> dict[str, CellValue]:
         """The row by header name, blank cells left out."""
@@ -309,5 +308,5 @@ class Request:
         return cells
 
 
-_REQUEST_FIELDS = tuple(f.name for f in fields(Request) if f.name != "extra")
+_REQUEST_FIELDS = tuple(f.name for f in fields(Request))
 assert len(_REQUEST_FIELDS) == len(REQUESTS.columns)

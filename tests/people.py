@@ -83,3 +83,14 @@ def sort_requests(tracker: Tracker, column: str, reverse: bool = False) -> None:
         return header, filled
 
     edit_tab(tracker, "Requests", change)
+
+
+def rename_tab(tracker: Tracker, old: str, new: str) -> None:
+    if isinstance(tracker, MemoryTracker):
+        tab = tracker.tabs.pop(old)
+        tracker.tabs[new] = Tab(new, tab.header, tab.rows)
+        return
+    assert isinstance(tracker, XlsxTracker)
+    wb = load_workbook(tracker.path)
+    wb[old].title = new
+    wb.save(tracker.path)

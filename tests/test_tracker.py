@@ -19,7 +19,7 @@ from sheets_ops.sync.tracker import (
     Tracker,
     check_tab,
 )
-from tests.people import edit_tab, log_rows, requests, set_cell, sort_requests
+from tests.people import edit_tab, log_rows, rename_tab, requests, set_cell, sort_requests
 
 
 def request_row(n: int, **cells: Any) -> NewRow:
@@ -157,3 +157,10 @@ def test_an_empty_batch_writes_nothing(tracker: Tracker) -> None:
     report = tracker.write(Batch())
     assert report.cells_written == 0 and report.row_outcomes == []
     assert tracker.read() == before
+
+
+def test_a_tab_name_in_another_case_is_still_the_tab(tracker: Tracker) -> None:
+    rename_tab(tracker, "Requests", "requests ")
+    check_tab(tracker.read(), REQUESTS)
+    add_requests(tracker, 1)
+    assert tracker.read().tab("Requests").values("ID") == ["REQ-000001"]  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,8 +156,6 @@ def test_a_missing_workbook_says_to_run_init(tmp_path: Path) -> None:
 
 
 def test_dates_are_real_dates_in_the_workbook(xlsx_tracker: XlsxTracker) -> None:
-    from datetime import datetime
-
     row = {"ID": "REQ-000001", "Received": datetime(2026, 11, 27, 8, 30)}
     xlsx_tracker.write(Batch(rows=[NewRow("Requests", row)]))
     ws = load_workbook(xlsx_tracker.path)["Requests"]
@@ -164,27 +163,54 @@ def test_dates_are_real_dates_in_the_workbook(xlsx_tracker: XlsxTracker) -> None
     assert received.is_date and received.number_format == "yyyy-mm-dd hh:mm"
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
-def test_libreoffice_opens_the_workbook(xlsx_tracker: XlsxTracker, tmp_path: Path) -> None:
-    rows = [NewRow("Requests", {"ID": f"REQ-{n:06d}", "Summary": f"=cmd|{n}"}) for n in range(3)]
-    xlsx_tracker.write(Batch(rows=rows))
-    out = tmp_path / "csv"
+def libreoffice_csv(workbook: Path, out: Path) -> dict[str, list[list[str]]]:
+    """Every sheet as LibreOffice reads it, one CSV each (filter option -1: all sheets)."""
+    options = "44,34,UTF8,1,,0,false,true,true,false,false,-1"  # cells as shown
+    command = [
+        "soffice",
+        "--headless",
+        "--convert-to",
+        f"csv:Text - txt - csv (StarCalc):{options}",
+    ]
     subprocess.run(
-        [
-            "soffice",
-            "--headless",
-            "--convert-to",
-            "csv",
-            "--outdir",
-            str(out),
-            str(xlsx_tracker.path),
-        ],
+        [*command, "--outdir", str(out), str(workbook)],
         check=True,
         capture_output=True,
         timeout=180,
     )
-    with open(out / "tracker.csv", newline="") as f:
-        table = list(csv.reader(f))
-    assert table[0][: len(REQUESTS.headers)] == list(REQUESTS.headers)
-    assert [r[0] for r in table[1:]] == ["REQ-000000", "REQ-000001", "REQ-000002"]
-    assert [r[7] for r in table[1:]] == ["=cmd|0", "=cmd|1", "=cmd|2"]  # text, not formulas
+    tables = {}
+    for path in out.glob(f"{workbook.stem}-*.csv"):
+        with open(path, newline="", encoding="utf-8") as f:
+            tables[path.stem.removeprefix(f"{workbook.stem}-")] = list(csv.reader(f))
+    return tables
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_opens_the_demo_workbook_with_every_tab_and_row(tmp_path: Path) -> None:
+    from sheets_ops.demo import SAMPLES, build_demo
+
+    build_demo(tmp_path / "demo", datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
+    tables = libreoffice_csv(tmp_path / "demo" / "tracker.xlsx", tmp_path / "csv")
+    assert set(tables) == {spec.name for spec in TABS}
+    for spec in TABS:
+        assert tables[spec.name][0][: len(spec.headers)] == list(spec.headers)
+    requests_seen = tables["Requests"][1:]
+    assert len(requests_seen) == len(SAMPLES)
+    assert requests_seen[0][:3] == ["REQ-000001", "2026-11-16 08:12", "Email"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_reads_formula_like_text_as_text(
+    xlsx_tracker: XlsxTracker, tmp_path: Path
+) -> None:
+    rows = [NewRow("Requests", {"ID": f"REQ-{n:06d}", "Summary": f"=cmd|{n}"}) for n in range(3)]
+    rows.append(NewRow("Requests", {"ID": "REQ-000003", "Summary": '=HYPERLINK("http://x","y")'}))
+    xlsx_tracker.write(Batch(rows=rows))
+    requests_seen = libreoffice_csv(xlsx_tracker.path, tmp_path / "csv")["Requests"]
+    summary = REQUESTS.headers.index("Summary")
+    assert [r[summary] for r in requests_seen[1:]] == [
+        "=cmd|0",
+        "=cmd|1",
+        "=cmd|2",
+        '=HYPERLINK("http://x","y")',
+    ]

@@ -32,7 +32,7 @@ def read_settings(snapshot: Snapshot) -> Settings:
     if tab is not None:
         problems = header_problems(tab, SETTINGS)
         if problems:
-            raise HeaderError(SETTINGS.name, problems[0].split(": ", 1)[-1])
+            raise HeaderError(SETTINGS.name, problems[0])
         for _row, record in tab.records():
             key = normalize_header(record.get("key"))
             value = record.get("value")

@@ -43,9 +43,11 @@ class MemoryTracker:
             return WriteReport()
         self.writes += 1
         plans: dict[str, TabPlan] = {}
-        for title in batch.tabs():
-            if title in self.tabs:
-                plans[title] = plan_tab(self.tabs[title], batch)
+        snapshot = Snapshot(self.tabs)  # finds tabs the way every backend does
+        for name in batch.tabs():
+            tab = snapshot.tab(name)
+            if tab is not None:
+                plans[tab.title] = plan_tab(tab, batch)
         for title, plan in plans.items():
             apply_plan(self.tabs[title], plan)
         return merge_report(WriteReport(), batch, plans)

@@ -25,14 +25,22 @@ class TrackerError(Exception):
 class HeaderError(TrackerError):
     """A tab or a required header is missing, renamed or ambiguous."""
 
-    def __init__(self, tab: str, problem: str) -> None:
-        super().__init__(f"{tab} tab: {problem}")
+    def __init__(self, tab: str, line: str) -> None:
+        super().__init__(line)
         self.tab = tab
 
 
 def normalize_header(text: CellValue) -> str:
-    """Header matching forgives case and stray spaces, nothing else."""
+    """Header (and tab name) matching forgives case and stray spaces, nothing else."""
     return " ".join(str(text or "").split()).casefold()
+
+
+def spec_for(title: str) -> TabSpec | None:
+    """The contract of a tab, whatever case or spacing its name has in the sheet."""
+    for name, spec in TAB_BY_NAME.items():
+        if normalize_header(name) == normalize_header(title):
+            return spec
+    return None
 
 
 @dataclass
@@ -54,12 +62,6 @@ class Tab:
 
     def col(self, name: str) -> int | None:
         return self.columns().get(normalize_header(name))
-
-    def get(self, row: list[CellValue], name: str, columns: dict[str, int]) -> CellValue:
-        i = columns.get(normalize_header(name))
-        if i is None or i >= len(row):
-            return None
-        return row[i]
 
     def records(self) -> Iterator[tuple[int, dict[str, CellValue]]]:
         """(sheet row number, {header: value}) for each non-empty row."""
@@ -95,7 +97,7 @@ class Snapshot:
 def header_problems(tab: Tab | None, spec: TabSpec) -> list[str]:
     """What is wrong with a tab's header row, each said in one line; empty when it is fine."""
     if tab is None:
-        return [f"{spec.name} tab is missing; run `sheets-ops init` to add it"]
+        return [f"{spec.name} tab: missing from the tracker; run `sheets-ops init` to add it"]
     problems = []
     seen: dict[str, int] = {}
     for h in tab.header:
@@ -122,7 +124,7 @@ def check_tab(snapshot: Snapshot, spec: TabSpec) -> Tab:
     tab = snapshot.tab(spec.name)
     problems = header_problems(tab, spec)
     if problems or tab is None:
-        raise HeaderError(spec.name, problems[0].split(": ", 1)[-1])
+        raise HeaderError(spec.name, problems[0])
     return tab
 
 
@@ -227,10 +229,11 @@ def plan_tab(tab: Tab, batch: Batch, spec: TabSpec | None = None) -> TabPlan:
     Pure: the backends call it after a fresh look at the tab, so a sort or an edit made by a
     person since the cycle read the tracker is taken into account.
     """
-    spec = spec if spec is not None else TAB_BY_NAME.get(tab.title)
+    spec = spec if spec is not None else spec_for(tab.title)
     plan = TabPlan(append_at=last_used_row(tab))
-    cells = [c for c in batch.cells if c.tab == tab.title]
-    new_rows = [(i, r) for i, r in enumerate(batch.rows) if r.tab == tab.title]
+    title = normalize_header(tab.title)
+    cells = [c for c in batch.cells if normalize_header(c.tab) == title]
+    new_rows = [(i, r) for i, r in enumerate(batch.rows) if normalize_header(r.tab) == title]
     if spec is not None:
         problems = header_problems(tab, spec)
         if problems:

@@ -33,7 +33,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_ops.model import (
     FILL_NOTE,
     JOB_NOTE,
-    TAB_BY_NAME,
     CellValue,
     Owner,
     SlaState,
@@ -158,7 +157,7 @@ class XlsxTracker:
                 if ws is None:
                     continue
                 tab = _tab_from_rows(ws.title, ws.iter_rows(values_only=True))
-                plan = plan_tab(tab, batch, TAB_BY_NAME.get(title))
+                plan = plan_tab(tab, batch)
                 _apply(ws, plan)
                 plans[title] = plan
             return merge_report(WriteReport(), batch, plans)
