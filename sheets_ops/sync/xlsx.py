@@ -131,9 +131,7 @@ class XlsxTracker:
 
     def read(self) -> Snapshot:
         if not self.path.exists():
-            raise TrackerError(
-                f"{self.path} does not exist; run `sheets-ops init` to create the tracker"
-            )
+            raise self._missing()
         wb = self._load(read_only=True)
         try:
             tabs = {}
@@ -175,9 +173,7 @@ class XlsxTracker:
             before = _stamp(self.path)
             if before is None:
                 if not create:
-                    raise TrackerError(
-                        f"{self.path} does not exist; run `sheets-ops init` to create it"
-                    )
+                    raise self._missing()
                 wb = Workbook()
                 wb.remove(wb.active)  # type: ignore[arg-type]
             else:
@@ -195,12 +191,18 @@ class XlsxTracker:
                     self.say(f"{self.path} changed while sheets-ops was writing; retrying")
                     continue
                 os.replace(tmp, self.path)
+                _sync_folder(self.path.parent)
             finally:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
             return result
         raise TrackerError(
             f"{self.path} kept changing while sheets-ops tried to save it; nothing was written"
+        )
+
+    def _missing(self) -> TrackerError:
+        return TrackerError(
+            f"{self.path} does not exist; run `sheets-ops init` to create the tracker"
         )
 
     def _wait_until_closed(self) -> None:
@@ -228,6 +230,20 @@ class XlsxTracker:
                 f"{self.path} is not a readable .xlsx workbook ({type(e).__name__}: {e}); "
                 "restore it from a backup or point TRACKER at another file"
             ) from e
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename itself durable: a power cut must not bring the old workbook back."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a folder; the rename is still atomic
+    finally:
+        os.close(fd)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
