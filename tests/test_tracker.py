@@ -164,3 +164,18 @@ def test_a_tab_name_in_another_case_is_still_the_tab(tracker: Tracker) -> None:
     check_tab(tracker.read(), REQUESTS)
     add_requests(tracker, 1)
     assert tracker.read().tab("Requests").values("ID") == ["REQ-000001"]  # type: ignore[union-attr]
+
+
+def test_a_log_line_is_written_only_with_the_request_it_belongs_to(tracker: Tracker) -> None:
+    add_requests(tracker, 1)
+    batch = Batch(
+        rows=[
+            NewRow("Log", {"What": "Captured", "Request": "REQ-000002"}, after=1),
+            request_row(2, Source="<m1@x>"),  # already there: a retried append
+            request_row(3),
+            NewRow("Log", {"What": "Captured", "Request": "REQ-000003"}, after=2),
+        ]
+    )
+    report = tracker.write(batch)
+    assert report.row_outcomes == [NOT_WRITTEN, PRESENT, ADDED, ADDED]
+    assert [r["Request"] for r in log_rows(tracker)] == ["REQ-000003"]

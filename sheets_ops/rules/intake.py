@@ -207,7 +207,7 @@ def plan_intake(
                 logged_rejections.add(str(rec.get("old")))
     row_of_source: dict[str, int] = {}
 
-    def log_row(request: str, what: str, old: str, new: str) -> None:
+    def log_row(request: str, what: str, old: str, new: str, after: int | None = None) -> None:
         if log_ok:
             cells: dict[str, CellValue] = {
                 "When": at,
@@ -217,7 +217,7 @@ def plan_intake(
                 "New": new,
                 "By": BY_JOB,
             }
-            plan.batch.rows.append(NewRow(LOG.name, cells))
+            plan.batch.rows.append(NewRow(LOG.name, cells, after=after))
 
     # Rows a person typed in with no ID (a phone call) become Manual requests.
     columns = requests.columns()
@@ -266,8 +266,9 @@ def plan_intake(
             source=intake.source,
         )
         number += 1
-        row_of_source[intake.source] = len(plan.batch.rows)
-        plan.rows_for[len(plan.batch.rows)] = [item]
+        at_row = len(plan.batch.rows)
+        row_of_source[intake.source] = at_row
+        plan.rows_for[at_row] = [item]
         plan.batch.rows.append(
             NewRow(REQUESTS.name, request.to_cells(), dedupe="Source", unique="ID")
         )
@@ -275,5 +276,5 @@ def plan_intake(
         detail = f"{intake.channel.value} from {intake.sender}"
         if intake.notes:
             detail += f" ({'; '.join(intake.notes)})"
-        log_row(request.id, CAPTURED, "", detail)
+        log_row(request.id, CAPTURED, "", detail, after=at_row)
     return plan

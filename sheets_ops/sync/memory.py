@@ -14,12 +14,11 @@ from sheets_ops.sync.tracker import (
     Batch,
     Snapshot,
     Tab,
-    TabPlan,
     WriteReport,
     apply_plan,
     merge_report,
     normalize_header,
-    plan_tab,
+    plan_batch,
 )
 
 
@@ -42,14 +41,12 @@ class MemoryTracker:
         if not batch:
             return WriteReport()
         self.writes += 1
-        plans: dict[str, TabPlan] = {}
         snapshot = Snapshot(self.tabs)  # finds tabs the way every backend does
-        for name in batch.tabs():
+        plans = plan_batch(batch, snapshot.tab)
+        for name, plan in plans.items():
             tab = snapshot.tab(name)
-            if tab is not None:
-                plans[tab.title] = plan_tab(tab, batch)
-        for title, plan in plans.items():
-            apply_plan(self.tabs[title], plan)
+            assert tab is not None
+            apply_plan(tab, plan)
         return merge_report(WriteReport(), batch, plans)
 
     def init(self, tabs: Sequence[TabSpec]) -> list[str]:

@@ -11,7 +11,7 @@ sorted, filtered or inserted rows in between. Columns are found by header text.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -158,12 +158,15 @@ class CellWrite:
 class NewRow:
     """A row to append. `dedupe`: a column whose equal value already in the tab means the
     row is already there (a retried append). `unique`: a column whose value must not be in
-    the tab yet (an ID another writer took); such a row is not written."""
+    the tab yet (an ID another writer took); such a row is not written. `after`: the index
+    in the batch of a row this one belongs to (a Log line for a new request); it is written
+    only if that row is added."""
 
     tab: str
     cells: dict[str, CellValue]
     dedupe: str | None = None
     unique: str | None = None
+    after: int | None = None
 
 
 ADDED, PRESENT, CONFLICT, NOT_WRITTEN = "added", "present", "conflict", "not written"
@@ -223,12 +226,32 @@ def _same(a: CellValue, b: CellValue) -> bool:
     return a == b
 
 
-def plan_tab(tab: Tab, batch: Batch, spec: TabSpec | None = None) -> TabPlan:
+def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, TabPlan]:
+    """Plan every tab a batch touches, keyed by the batch's tab names. Tabs holding rows that
+    depend on other rows (`NewRow.after`) are planned last, once those outcomes are known."""
+    names = batch.tabs()
+    dependent = {r.tab for r in batch.rows if r.after is not None}
+    order = [n for n in names if n not in dependent] + [n for n in names if n in dependent]
+    outcomes: dict[int, str] = {}
+    plans: dict[str, TabPlan] = {}
+    for name in order:
+        tab = tab_for(name)
+        if tab is not None:
+            plans[name] = plan = plan_tab(tab, batch, decided=outcomes)
+            outcomes.update(plan.outcomes)
+    return plans
+
+
+def plan_tab(
+    tab: Tab, batch: Batch, spec: TabSpec | None = None, decided: dict[int, str] | None = None
+) -> TabPlan:
     """Decide, against the tab as it is now, which cells and rows of `batch` go where.
+    `decided` holds the outcomes of rows in tabs planned before this one.
 
     Pure: the backends call it after a fresh look at the tab, so a sort or an edit made by a
     person since the cycle read the tracker is taken into account.
     """
+    decided = decided or {}
     spec = spec if spec is not None else spec_for(tab.title)
     plan = TabPlan(append_at=last_used_row(tab))
     title = normalize_header(tab.title)
@@ -295,6 +318,9 @@ def plan_tab(tab: Tab, batch: Batch, spec: TabSpec | None = None) -> TabPlan:
 
     width = len(tab.header)
     for i, r in new_rows:
+        if r.after is not None and decided.get(r.after) != ADDED:
+            plan.outcomes[i] = NOT_WRITTEN  # what it belongs to was not added
+            continue
         if r.dedupe and str(r.cells.get(r.dedupe, "")).strip() in existing(r.dedupe):
             plan.outcomes[i] = PRESENT
             continue

@@ -48,7 +48,7 @@ from sheets_ops.sync.tracker import (
     WriteReport,
     merge_report,
     normalize_header,
-    plan_tab,
+    plan_batch,
 )
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
@@ -149,15 +149,15 @@ class XlsxTracker:
             return WriteReport()
 
         def edit(wb: Workbook) -> WriteReport:
-            plans: dict[str, TabPlan] = {}
-            for title in batch.tabs():
-                ws = _sheet(wb, title)
-                if ws is None:
-                    continue
-                tab = _tab_from_rows(ws.title, ws.iter_rows(values_only=True))
-                plan = plan_tab(tab, batch)
+            def tab_for(name: str) -> Tab | None:
+                ws = _sheet(wb, name)
+                return _tab_from_rows(ws.title, ws.iter_rows(values_only=True)) if ws else None
+
+            plans = plan_batch(batch, tab_for)
+            for name, plan in plans.items():
+                ws = _sheet(wb, name)
+                assert ws is not None
                 _apply(ws, plan)
-                plans[title] = plan
             return merge_report(WriteReport(), batch, plans)
 
         return self._edit(edit, create=False)
