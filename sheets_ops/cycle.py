@@ -41,7 +41,10 @@ class CycleResult:
             for i, outcome in enumerate(self.report.row_outcomes)
             if outcome == ADDED and i in self.plan.rows_for
         )
-        return (len(self.plan.created) if self.dry_run else created) + len(self.plan.adopted)
+        if self.dry_run:
+            return len(self.plan.created) + len(self.plan.adopted)
+        adopted = sum(1 for n in self.plan.adopted.values() if n in self.report.cells_done)
+        return created + adopted
 
     @property
     def rejected(self) -> int:

@@ -1,18 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+import responses
 
 from sheets_ops.model import TABS
+from sheets_ops.sync.google import GoogleTracker, open_google
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
+from tests.fake_sheets import FakeSheets
+from tests.people import FAKES
 
 # Monday 30 November 2026, 15:00 UTC = 09:00 in Chicago (the default Settings time zone).
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
@@ -67,9 +72,12 @@ def new_tracker(kind: str, tmp_path: Path) -> Tracker:
     return tracker
 
 
-@pytest.fixture(params=["memory", "xlsx"])
+@pytest.fixture(params=["memory", "xlsx", "google"])
 def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Tracker:
     """An initialised tracker on each backend: the behavioural suite runs on all of them."""
+    if request.param == "google":
+        google: Tracker = request.getfixturevalue("google_tracker")
+        return google
     return new_tracker(request.param, tmp_path)
 
 
@@ -77,4 +85,57 @@ def tracker(request: pytest.FixtureRequest, tmp_path: Path) -> Tracker:
 def xlsx_tracker(tmp_path: Path) -> XlsxTracker:
     tracker = new_tracker("xlsx", tmp_path)
     assert isinstance(tracker, XlsxTracker)
+    return tracker
+
+
+# Google: the real gspread and google-auth clients against an HTTP-level fake --------------
+
+SERVICE_ACCOUNT = "sheets-ops@agency-tests.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="session")
+def service_account_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A service-account JSON key made for the tests (a fresh RSA key, never committed)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = tmp_path_factory.mktemp("google") / "service-account.json"
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "agency-tests",
+                "private_key_id": "0123456789abcdef",
+                "private_key": pem,
+                "client_email": SERVICE_ACCOUNT,
+                "client_id": "100000000000000000001",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def sheets_api() -> Iterator[FakeSheets]:
+    """The fake Sheets API, installed under `requests` for the length of a test."""
+    fake = FakeSheets()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        fake.install(mock)
+        yield fake
+
+
+@pytest.fixture
+def google_tracker(sheets_api: FakeSheets, service_account_key: Path) -> GoogleTracker:
+    tracker = open_google(sheets_api.key, service_account_key)
+    tracker.http.sleep = sheets_api.slept.append  # type: ignore[attr-defined]  # no waiting
+    FAKES[id(tracker)] = sheets_api
+    tracker.init(TABS)
+    sheets_api.clear_calls()
     return tracker

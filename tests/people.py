@@ -14,6 +14,9 @@ from sheets_ops.sync.xlsx import XlsxTracker
 
 Grid = tuple[list[Any], list[list[Any]]]
 
+# The fake Sheets API behind each Google tracker under test: people edit the sheet there.
+FAKES: dict[int, Any] = {}
+
 
 def edit_tab(
     tracker: Tracker, title: str, change: Callable[[list[Any], list[list[Any]]], Grid]
@@ -23,6 +26,12 @@ def edit_tab(
         tab = tracker.tabs[title]
         header, rows = change(list(tab.header), [list(r) for r in tab.rows])
         tracker.tabs[title] = Tab(title, [str(h) for h in header], rows)
+        return
+    if id(tracker) in FAKES:
+        fake = FAKES[id(tracker)]
+        grid = fake.values(title)
+        header, rows = change(grid[0] if grid else [], grid[1:])
+        fake.set_values(title, [header, *rows])
         return
     assert isinstance(tracker, XlsxTracker)
     wb = load_workbook(tracker.path)
@@ -86,6 +95,9 @@ def sort_requests(tracker: Tracker, column: str, reverse: bool = False) -> None:
 
 
 def rename_tab(tracker: Tracker, old: str, new: str) -> None:
+    if id(tracker) in FAKES:
+        FAKES[id(tracker)].sheet(old).title = new
+        return
     if isinstance(tracker, MemoryTracker):
         tab = tracker.tabs.pop(old)
         tracker.tabs[new] = Tab(new, tab.header, tab.rows)

@@ -173,7 +173,7 @@ class IntakePlan:
     known: list[MailItem] = field(default_factory=list)  # already in the tracker
     rejected: list[tuple[MailItem, str]] = field(default_factory=list)
     created: list[Request] = field(default_factory=list)
-    adopted: list[str] = field(default_factory=list)  # IDs given to rows people typed in
+    adopted: dict[str, int] = field(default_factory=dict)  # ID given -> its cell write
     notes: list[str] = field(default_factory=list)
 
 
@@ -207,7 +207,14 @@ def plan_intake(
                 logged_rejections.add(str(rec.get("old")))
     row_of_source: dict[str, int] = {}
 
-    def log_row(request: str, what: str, old: str, new: str, after: int | None = None) -> None:
+    def log_row(
+        request: str,
+        what: str,
+        old: str,
+        new: str,
+        after: int | None = None,
+        after_cell: int | None = None,
+    ) -> None:
         if log_ok:
             cells: dict[str, CellValue] = {
                 "When": at,
@@ -217,7 +224,7 @@ def plan_intake(
                 "New": new,
                 "By": BY_JOB,
             }
-            plan.batch.rows.append(NewRow(LOG.name, cells, after=after))
+            plan.batch.rows.append(NewRow(LOG.name, cells, after=after, after_cell=after_cell))
 
     # Rows a person typed in with no ID (a phone call) become Manual requests.
     columns = requests.columns()
@@ -238,8 +245,9 @@ def plan_intake(
                 plan.batch.cells.append(
                     CellWrite(REQUESTS.name, "", index + 2, column, value, only_if=None)
                 )
-            plan.adopted.append(rid)
-            log_row(rid, CAPTURED, "", f"Manual row {index + 2} typed into the sheet")
+            id_write = plan.adopted[rid] = len(plan.batch.cells) - len(fills)
+            detail = f"Manual row {index + 2} typed into the sheet"
+            log_row(rid, CAPTURED, "", detail, after_cell=id_write)
 
     for item in items:
         try:

@@ -18,10 +18,11 @@ def open_tracker(config: Config, say: Callable[[str], None] | None = None) -> Tr
     location = config.tracker
     if location.kind == "xlsx" and location.path is not None:
         return XlsxTracker(location.path, say=say)
-    raise ConfigError(
-        f"TRACKER: {location.kind} trackers are not supported by this version; "
-        "use a path to an .xlsx workbook"
-    )
+    if location.kind == "google":
+        from sheets_ops.sync.google import open_google  # gspread loads only when needed
+
+        return open_google(location.key, config.google_credentials, say=say)
+    raise ConfigError(f"TRACKER: cannot open a {location.kind} tracker")
 
 
 def open_mailbox(config: Config) -> MailSource:

@@ -153,6 +153,11 @@ class CellWrite:
     value: CellValue
     only_if: CellValue | _Any = ANY
 
+    @property
+    def guarded(self) -> bool:
+        """Whether the write depends on what the cell holds at write time."""
+        return not isinstance(self.only_if, _Any)
+
 
 @dataclass(frozen=True)
 class NewRow:
@@ -160,13 +165,19 @@ class NewRow:
     row is already there (a retried append). `unique`: a column whose value must not be in
     the tab yet (an ID another writer took); such a row is not written. `after`: the index
     in the batch of a row this one belongs to (a Log line for a new request); it is written
-    only if that row is added."""
+    only if that row is added. `after_cell`: the same for a cell write (the ID given to a
+    row a person typed in)."""
 
     tab: str
     cells: dict[str, CellValue]
     dedupe: str | None = None
     unique: str | None = None
     after: int | None = None
+    after_cell: int | None = None
+
+    @property
+    def dependent(self) -> bool:
+        return self.after is not None or self.after_cell is not None
 
 
 ADDED, PRESENT, CONFLICT, NOT_WRITTEN = "added", "present", "conflict", "not written"
@@ -192,6 +203,7 @@ class WriteReport:
 
     cells_written: int = 0
     row_outcomes: list[str] = field(default_factory=list)
+    cells_done: set[int] = field(default_factory=set)  # indexes into batch.cells
     skipped: list[str] = field(default_factory=list)
 
     @property
@@ -208,6 +220,7 @@ class TabPlan:
     append_at: int = 0  # index into Tab.rows where the first appended row goes
     outcomes: dict[int, str] = field(default_factory=dict)  # batch row index -> outcome
     skipped: list[str] = field(default_factory=list)
+    cells_done: list[int] = field(default_factory=list)  # indexes into batch.cells
 
 
 def last_used_row(tab: Tab) -> int:
@@ -230,32 +243,39 @@ def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, 
     """Plan every tab a batch touches, keyed by the batch's tab names. Tabs holding rows that
     depend on other rows (`NewRow.after`) are planned last, once those outcomes are known."""
     names = batch.tabs()
-    dependent = {r.tab for r in batch.rows if r.after is not None}
+    dependent = {r.tab for r in batch.rows if r.dependent}
     order = [n for n in names if n not in dependent] + [n for n in names if n in dependent]
     outcomes: dict[int, str] = {}
+    cells_done: set[int] = set()
     plans: dict[str, TabPlan] = {}
     for name in order:
         tab = tab_for(name)
         if tab is not None:
-            plans[name] = plan = plan_tab(tab, batch, decided=outcomes)
+            plans[name] = plan = plan_tab(tab, batch, decided=outcomes, cells_done=cells_done)
             outcomes.update(plan.outcomes)
+            cells_done.update(plan.cells_done)
     return plans
 
 
 def plan_tab(
-    tab: Tab, batch: Batch, spec: TabSpec | None = None, decided: dict[int, str] | None = None
+    tab: Tab,
+    batch: Batch,
+    spec: TabSpec | None = None,
+    decided: dict[int, str] | None = None,
+    cells_done: set[int] | None = None,
 ) -> TabPlan:
     """Decide, against the tab as it is now, which cells and rows of `batch` go where.
-    `decided` holds the outcomes of rows in tabs planned before this one.
+    `decided` and `cells_done` say what became of the rows and cells of tabs planned before.
 
     Pure: the backends call it after a fresh look at the tab, so a sort or an edit made by a
     person since the cycle read the tracker is taken into account.
     """
     decided = decided or {}
+    cells_done = cells_done or set()
     spec = spec if spec is not None else spec_for(tab.title)
     plan = TabPlan(append_at=last_used_row(tab))
     title = normalize_header(tab.title)
-    cells = [c for c in batch.cells if normalize_header(c.tab) == title]
+    cells = [(n, c) for n, c in enumerate(batch.cells) if normalize_header(c.tab) == title]
     new_rows = [(i, r) for i, r in enumerate(batch.rows) if normalize_header(r.tab) == title]
     if spec is not None:
         problems = header_problems(tab, spec)
@@ -274,7 +294,7 @@ def plan_tab(
         return row[key_col] if key_col < len(row) else None
 
     where: dict[str, list[int]] | None = None
-    for c in cells:
+    for n, c in cells:
         j = columns.get(normalize_header(c.column))
         if j is None:
             plan.skipped.append(f'{tab.title}: no column "{c.column}" any more; {c.key} not set')
@@ -308,6 +328,7 @@ def plan_tab(
             )
             continue
         plan.updates.append((index, j, c.value))
+        plan.cells_done.append(n)
 
     taken: dict[str, set[str]] = {}
 
@@ -318,8 +339,10 @@ def plan_tab(
 
     width = len(tab.header)
     for i, r in new_rows:
-        if r.after is not None and decided.get(r.after) != ADDED:
-            plan.outcomes[i] = NOT_WRITTEN  # what it belongs to was not added
+        if (r.after is not None and decided.get(r.after) != ADDED) or (
+            r.after_cell is not None and r.after_cell not in cells_done
+        ):
+            plan.outcomes[i] = NOT_WRITTEN  # what it belongs to was not written
             continue
         if r.dedupe and str(r.cells.get(r.dedupe, "")).strip() in existing(r.dedupe):
             plan.outcomes[i] = PRESENT
@@ -360,6 +383,7 @@ def merge_report(report: WriteReport, batch: Batch, plans: dict[str, TabPlan]) -
     outcomes: dict[int, str] = {}
     for plan in plans.values():
         report.cells_written += len(plan.updates)
+        report.cells_done.update(plan.cells_done)
         report.skipped.extend(plan.skipped)
         outcomes.update(plan.outcomes)
     report.row_outcomes = [outcomes.get(i, NOT_WRITTEN) for i in range(len(batch.rows))]

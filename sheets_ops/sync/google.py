@@ -1,0 +1,727 @@
+"""The production tracker: a Google Sheet, through gspread's HTTP client and google-auth.
+
+A cycle costs a fixed handful of Sheets API calls, whatever the number of rows:
+
+- `read()`: one `values:batchGet` of every contract tab;
+- `write(batch)`: one `spreadsheets.get` of the header rows and the few columns the write
+  depends on (the ID column, Source, any cell a person may have filled), which also gives the
+  sheet ids; then one `spreadsheets:batchUpdate` holding every cell change (`updateCells`) and
+  every new row (`appendCells`), which Google applies atomically. Nothing to write: no call.
+
+Untrusted text is sent as `stringValue`, which Sheets stores as text exactly like a RAW write:
+a subject such as `=HYPERLINK(...)` never becomes a formula. gspread's `update_cell` (which
+writes USER_ENTERED) is never used.
+
+Faults: `RetryingHTTPClient` retries with jittered exponential backoff, bounded (gspread 6.2.1's
+own BackOffHTTPClient never gives up on 429). Reads are retried on 408, 429, 5xx and time-outs.
+A write is resent by the HTTP client only when Google certainly did not apply it (408, 429);
+after an ambiguous failure (5xx, time-out) the tracker looks again and re-plans, so a row that
+did land is found by its Source and not appended twice.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+from google.oauth2.service_account import Credentials
+from gspread import Client
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+from gspread.utils import rowcol_to_a1
+
+from sheets_ops.config import ConfigError
+from sheets_ops.model import (
+    FILL_NOTE,
+    JOB_NOTE,
+    TABS,
+    CellValue,
+    Owner,
+    SlaState,
+    TabSpec,
+    is_blank,
+)
+from sheets_ops.sync.tracker import (
+    Batch,
+    Snapshot,
+    Tab,
+    TabPlan,
+    TrackerError,
+    WriteReport,
+    merge_report,
+    normalize_header,
+    plan_batch,
+    spec_for,
+)
+
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+MAX_CELL_CHARS = 50_000  # Google's limit for one cell
+RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+NOT_APPLIED = frozenset({408, 429})  # Google refused the request before doing anything
+SERIAL_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
+VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
+DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
+DATE_PATTERN = "yyyy-mm-dd"
+
+HEADER_COLOURS = {  # the same colours as the workbook's header row
+    Owner.JOB: {"red": 0.906, "green": 0.902, "blue": 0.902},
+    Owner.FILL: {"red": 0.867, "green": 0.922, "blue": 0.969},
+    Owner.HUMAN: {"red": 0.886, "green": 0.937, "blue": 0.855},
+}
+SLA_COLOURS = {
+    SlaState.OVERDUE: {"red": 0.957, "green": 0.8, "blue": 0.8},
+    SlaState.DUE_SOON: {"red": 0.988, "green": 0.91, "blue": 0.698},
+    SlaState.ON_TRACK: {"red": 0.851, "green": 0.918, "blue": 0.827},
+    SlaState.PAUSED: {"red": 0.902, "green": 0.902, "blue": 0.902},
+}
+
+
+class RetryingHTTPClient(HTTPClient):
+    """gspread's HTTP client with a bounded, jittered exponential backoff and a timeout."""
+
+    tries = 6
+    base_delay = 1.0
+    max_delay = 32.0
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        params: Any = None,
+        data: Any = None,
+        json: Any = None,
+        files: Any = None,
+        headers: Any = None,
+    ) -> requests.Response:
+        resend_always = method.lower() == "get"  # reading twice changes nothing
+        for attempt in range(1, self.tries + 1):
+            try:
+                return super().request(
+                    method,
+                    endpoint,
+                    params=params,
+                    data=data,
+                    json=json,
+                    files=files,
+                    headers=headers,
+                )
+            except APIError as e:
+                status = e.response.status_code
+                again = status in NOT_APPLIED or (resend_always and status in RETRY_STATUS)
+                if not again or attempt == self.tries:
+                    raise
+                wait = _retry_after(e.response) or self.delay(attempt)
+            except (requests.Timeout, requests.ConnectionError):
+                if not resend_always or attempt == self.tries:
+                    raise
+                wait = self.delay(attempt)
+            self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: anywhere up to base * 2^(attempt-1), capped."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return min(float(value), 60.0)
+    except ValueError:
+        return None
+
+
+def open_google(
+    key: str,
+    credentials: Path | None,
+    say: Callable[[str], None] | None = None,
+    *,
+    timeout: float = 60.0,
+) -> GoogleTracker:
+    """The Google tracker for a sheet key, authenticated as the service account."""
+    if credentials is None:
+        raise ConfigError(
+            "GOOGLE_APPLICATION_CREDENTIALS: set it to the service account's JSON key file "
+            "to use a Google Sheet as TRACKER"
+        )
+    try:
+        creds = Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+            str(credentials), scopes=SCOPES
+        )
+    except (ValueError, KeyError, OSError, json.JSONDecodeError) as e:
+        raise ConfigError(
+            f"GOOGLE_APPLICATION_CREDENTIALS: {credentials} is not a service account key "
+            f"({type(e).__name__}); download a JSON key for the service account"
+        ) from None
+    client = Client(auth=creds, http_client=RetryingHTTPClient)
+    client.http_client.set_timeout((10.0, timeout))
+    return GoogleTracker(client.http_client, key, creds.service_account_email, say=say)
+
+
+def to_serial(value: datetime | date) -> float:
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    return (moment.replace(tzinfo=None) - SERIAL_EPOCH) / timedelta(days=1)
+
+
+def from_serial(value: float, kind: str) -> datetime | date:
+    moment = SERIAL_EPOCH + timedelta(seconds=round(value * 86_400))
+    return moment.date() if kind == "date" else moment
+
+
+def cell_data(value: CellValue) -> dict[str, Any]:
+    """One value as Sheets CellData. Text is always stringValue: stored as typed, never parsed."""
+    if value is None:
+        return {}
+    if isinstance(value, bool):
+        return {"userEnteredValue": {"boolValue": value}}
+    if isinstance(value, int | float):
+        return {"userEnteredValue": {"numberValue": value}}
+    if isinstance(value, datetime | date):
+        pattern, kind = (
+            (DATETIME_PATTERN, "DATE_TIME")
+            if isinstance(value, datetime)
+            else (DATE_PATTERN, "DATE")
+        )
+        return {
+            "userEnteredValue": {"numberValue": to_serial(value)},
+            "userEnteredFormat": {"numberFormat": {"type": kind, "pattern": pattern}},
+        }
+    text = str(value)
+    if len(text) > MAX_CELL_CHARS:
+        text = text[: MAX_CELL_CHARS - 1] + "…"
+    return {"userEnteredValue": {"stringValue": text}}
+
+
+def quote_title(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _effective(cell: Mapping[str, Any]) -> CellValue:
+    value = cell.get("effectiveValue") or {}
+    for kind in ("stringValue", "numberValue", "boolValue"):
+        if kind in value:
+            found: CellValue = value[kind]
+            return found
+    return None
+
+
+@dataclass
+class _View:
+    """What a write needs to know of the sheet right now."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # normalized title -> sheetId
+    tabs: dict[str, Tab] = field(default_factory=dict)  # normalized title -> partial tab
+
+    def tab(self, name: str) -> Tab | None:
+        return self.tabs.get(normalize_header(name))
+
+
+class GoogleTracker:
+    def __init__(
+        self,
+        http: HTTPClient,
+        key: str,
+        account: str = "",
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.http = http
+        self.key = key
+        self.account = account
+        self.say = say or (lambda _line: None)
+        self._headers: dict[str, tuple[str, list[str]]] = {}  # normalized -> (title, header)
+
+    @property
+    def name(self) -> str:
+        return f"Google Sheet {self.key}"
+
+    # reading -----------------------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        titles = [spec.name for spec in TABS]
+        params = {
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS",
+        }
+        try:
+            try:
+                answer = self.http.values_batch_get(
+                    self.key, [quote_title(t) for t in titles], params=dict(params)
+                )
+            except APIError as e:
+                if e.response.status_code != 400:
+                    raise
+                # A contract tab is missing or named differently: ask which tabs there are.
+                titles = [t for t in self._titles() if spec_for(t) is not None]
+                answer = self.http.values_batch_get(
+                    self.key, [quote_title(t) for t in titles], params=dict(params)
+                )
+        except (APIError, requests.RequestException) as e:
+            raise self._error(e) from e
+        tabs = {}
+        for title, value_range in zip(titles, answer.get("valueRanges", []), strict=False):
+            tabs[title] = _tab_from_values(title, value_range.get("values", []))
+            self._headers[normalize_header(title)] = (title, list(tabs[title].header))
+        return Snapshot(tabs)
+
+    def _titles(self) -> list[str]:
+        meta = self.http.fetch_sheet_metadata(
+            self.key, params={"fields": "sheets.properties(sheetId,title)"}
+        )
+        return [s["properties"]["title"] for s in meta.get("sheets", [])]
+
+    # writing -----------------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteReport:
+        if not batch:
+            return WriteReport()
+        for attempt in range(1, 4):
+            try:
+                view = self._look(batch)
+                plans = plan_batch(batch, view.tab)
+                body = _write_requests(plans, view)
+                if body:
+                    self.http.batch_update(self.key, {"requests": body})
+                return merge_report(WriteReport(), batch, plans)
+            except APIError as e:
+                if e.response.status_code in RETRY_STATUS and attempt < 3:
+                    self.say(f"Google Sheets answered {e.code} to a write; looking again")
+                    continue
+                raise self._error(e) from e
+            except requests.RequestException as e:
+                if attempt < 3:
+                    self.say(
+                        f"no answer from Google Sheets to a write ({type(e).__name__}); "
+                        "looking again"
+                    )
+                    continue
+                raise self._error(e) from e
+        raise AssertionError("unreachable")
+
+    def _look(self, batch: Batch) -> _View:
+        """One spreadsheets.get: sheet ids, header rows, and the columns the plan checks."""
+        for _ in range(2):
+            ranges, wanted = self._ranges(batch)
+            meta = self.http.fetch_sheet_metadata(
+                self.key,
+                params={
+                    "ranges": ranges,
+                    "includeGridData": "true",
+                    "fields": "sheets(properties(sheetId,title),"
+                    "data(startRow,startColumn,rowData(values(effectiveValue))))",
+                },
+            )
+            view = _View()
+            changed = False
+            for sheet in meta.get("sheets", []):
+                title = sheet["properties"]["title"]
+                view.ids[normalize_header(title)] = sheet["properties"]["sheetId"]
+                grids = sheet.get("data", [])
+                header = _header_from(grids)
+                known = self._headers.get(normalize_header(title))
+                self._headers[normalize_header(title)] = (title, header)
+                if known is None or known[1] != header:
+                    changed = True
+                view.tabs[normalize_header(title)] = _partial_tab(title, header, grids)
+            if not changed or all(not cols for cols in wanted.values()):
+                return view
+            # Someone moved columns since the read: fetch again by the new letters.
+        return view
+
+    def _ranges(self, batch: Batch) -> tuple[list[str], dict[str, set[str]]]:
+        wanted: dict[str, set[str]] = {name: set() for name in batch.tabs()}
+        typed_rows: dict[str, set[int]] = {name: set() for name in batch.tabs()}
+        for c in batch.cells:
+            spec = spec_for(c.tab)
+            if spec and spec.key:
+                wanted[c.tab].add(spec.key)
+            if c.guarded:
+                wanted[c.tab].add(c.column)
+            if c.key == "":  # a row typed without an ID: the plan checks the whole row
+                typed_rows[c.tab].add(c.row)
+        for r in batch.rows:
+            wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
+        ranges = []
+        for name, columns in wanted.items():
+            title, header = self._headers.get(normalize_header(name), (name, []))
+            q = quote_title(title)
+            ranges.append(f"{q}!1:1")
+            ranges += [f"{q}!{r}:{r}" for r in sorted(typed_rows[name])]
+            index = {normalize_header(h): j for j, h in enumerate(header)}
+            for column in sorted(columns):
+                j = index.get(normalize_header(column))
+                if j is not None:
+                    letter = rowcol_to_a1(1, j + 1).rstrip("0123456789")
+                    ranges.append(f"{q}!{letter}:{letter}")
+        return ranges, wanted
+
+    # init --------------------------------------------------------------------------------
+
+    def init(self, tabs: Sequence[TabSpec]) -> list[str]:
+        try:
+            return self._init(tabs)
+        except (APIError, requests.RequestException) as e:
+            raise self._error(e) from e
+
+    def _init(self, tabs: Sequence[TabSpec]) -> list[str]:
+        meta = self.http.fetch_sheet_metadata(
+            self.key,
+            params={"fields": "sheets(properties,conditionalFormats,basicFilter)"},
+        )
+        sheets = {normalize_header(s["properties"]["title"]): s for s in meta.get("sheets", [])}
+        existing = [s["properties"]["title"] for s in sheets.values()]
+        top: dict[str, list[list[Any]]] = {}
+        contract = [t for t in existing if spec_for(t) is not None]
+        if contract:
+            answer = self.http.values_batch_get(
+                self.key, [f"{quote_title(t)}!1:200" for t in contract]
+            )
+            for title, vr in zip(contract, answer.get("valueRanges", []), strict=False):
+                top[normalize_header(title)] = vr.get("values", [])
+        next_id = max((s["properties"]["sheetId"] for s in sheets.values()), default=0) + 1
+        requests_: list[dict[str, Any]] = []
+        done: list[str] = []
+        for spec in tabs:
+            sheet = sheets.get(normalize_header(spec.name))
+            if sheet is None:
+                sheet_id, next_id = next_id, next_id + 1
+                columns = len(spec.columns) + len(spec.optional)
+                requests_.append(
+                    {
+                        "addSheet": {
+                            "properties": {
+                                "sheetId": sheet_id,
+                                "title": spec.name,
+                                "gridProperties": {
+                                    "rowCount": 1000,
+                                    "columnCount": max(26, columns),
+                                    "frozenRowCount": 1,
+                                },
+                            }
+                        }
+                    }
+                )
+                sheet = {
+                    "properties": {
+                        "sheetId": sheet_id,
+                        "title": spec.name,
+                        "gridProperties": {"columnCount": max(26, columns), "frozenRowCount": 1},
+                    }
+                }
+                done.append(f"created tab {spec.name}")
+                values: list[list[Any]] = []
+                fresh = True
+            else:
+                values = top.get(normalize_header(sheet["properties"]["title"]), [])
+                fresh = False
+            requests_ += _init_sheet(spec, sheet, values, fresh, done)
+        self.http.batch_update(self.key, {"requests": requests_})
+        return done
+
+    # errors ------------------------------------------------------------------------------
+
+    def _error(self, e: Exception) -> TrackerError:
+        if isinstance(e, APIError):
+            status = e.response.status_code
+            message = str(e.error.get("message", "")).split("\n")[0]
+            if status == 403:
+                who = self.account or "the service account"
+                return TrackerError(
+                    f"{who} may not open the Google Sheet {self.key} (403): open the sheet, "
+                    f"Share, and add {who} as Editor"
+                )
+            if status == 404:
+                return TrackerError(f"no Google Sheet has the key {self.key} (404): check TRACKER")
+            if status == 429:
+                return TrackerError(
+                    f"Google Sheets quota exceeded for {self.key} even after backing off; "
+                    "nothing was acknowledged and the next cycle will try again"
+                )
+            return TrackerError(
+                f"Google Sheets answered {status} for {self.key}: {message}; "
+                "nothing was acknowledged and the next cycle will try again"
+            )
+        return TrackerError(
+            f"no answer from Google Sheets for {self.key} ({type(e).__name__}); "
+            "nothing was acknowledged and the next cycle will try again"
+        )
+
+
+def _tab_from_values(title: str, values: list[list[Any]]) -> Tab:
+    header = [str(h).strip() for h in values[0]] if values else []
+    while header and not header[-1]:
+        header.pop()
+    spec = spec_for(title)
+    kinds: dict[int, str] = {}
+    if spec is not None:
+        index = {normalize_header(h): j for j, h in enumerate(header)}
+        for column in spec.columns + spec.optional:
+            j = index.get(normalize_header(column.name))
+            if j is not None and column.kind in ("datetime", "date"):
+                kinds[j] = column.kind
+    rows: list[list[CellValue]] = []
+    for raw in values[1:]:
+        row: list[CellValue] = []
+        for j, v in enumerate(raw):
+            if v == "":
+                row.append(None)
+            elif j in kinds and isinstance(v, int | float) and not isinstance(v, bool):
+                row.append(from_serial(float(v), kinds[j]))
+            else:
+                row.append(v)
+        rows.append(row)
+    return Tab(title, header, rows)
+
+
+def _header_from(grids: list[dict[str, Any]]) -> list[str]:
+    """Row 1, from the widest first row among the fetched ranges (the `1:1` range; a column
+    range such as `A:A` starts at the same cell but holds only its own header)."""
+    header: list[str] = []
+    for grid in grids:
+        if grid.get("startRow", 0) == 0 and grid.get("startColumn", 0) == 0:
+            rows = grid.get("rowData", [])
+            cells = rows[0].get("values", []) if rows else []
+            if len(cells) > len(header):
+                header = [
+                    "" if is_blank(_effective(c)) else str(_effective(c)).strip() for c in cells
+                ]
+    while header and not header[-1]:
+        header.pop()
+    return header
+
+
+def _partial_tab(title: str, header: list[str], grids: list[dict[str, Any]]) -> Tab:
+    """A tab holding only the fetched ranges; every other cell reads as blank."""
+    rows: list[list[CellValue]] = []
+    for grid in grids:
+        top, left = grid.get("startRow", 0), grid.get("startColumn", 0)
+        for i, row in enumerate(grid.get("rowData", [])):
+            sheet_row = top + i
+            if sheet_row == 0:
+                continue  # the header
+            while len(rows) < sheet_row:
+                rows.append([None] * len(header))
+            for k, cell in enumerate(row.get("values", [])):
+                if left + k < len(header):
+                    rows[sheet_row - 1][left + k] = _effective(cell)
+    return Tab(title, header, rows)
+
+
+def _write_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = []
+    for name, plan in plans.items():
+        sheet_id = view.ids[normalize_header(name)]
+        by_column: dict[int, list[tuple[int, CellValue]]] = {}
+        for index, j, value in plan.updates:
+            by_column.setdefault(j, []).append((index, value))
+        for j, cells in sorted(by_column.items()):
+            cells.sort()
+            run: list[tuple[int, CellValue]] = []
+            for index, value in [*cells, (-2, None)]:  # the sentinel closes the last run
+                if run and index != run[-1][0] + 1:
+                    start = run[0][0] + 1  # sheet row index: Tab.rows[0] is row 2
+                    body.append(
+                        {
+                            "updateCells": {
+                                "range": {
+                                    "sheetId": sheet_id,
+                                    "startRowIndex": start,
+                                    "endRowIndex": start + len(run),
+                                    "startColumnIndex": j,
+                                    "endColumnIndex": j + 1,
+                                },
+                                "rows": [{"values": [cell_data(v)]} for _i, v in run],
+                                "fields": VALUE_FIELDS,
+                            }
+                        }
+                    )
+                    run = []
+                run.append((index, value))
+        if plan.appends:
+            body.append(
+                {
+                    "appendCells": {
+                        "sheetId": sheet_id,
+                        "rows": [{"values": [cell_data(v) for v in row]} for row in plan.appends],
+                        "fields": VALUE_FIELDS,
+                    }
+                }
+            )
+    return body
+
+
+def _init_sheet(
+    spec: TabSpec,
+    sheet: dict[str, Any],
+    values: list[list[Any]],
+    fresh: bool,
+    done: list[str],
+) -> list[dict[str, Any]]:
+    props = sheet["properties"]
+    sheet_id = props["sheetId"]
+    grid = props.get("gridProperties", {})
+    header = [str(h) for h in values[0]] if values else []
+    have = {normalize_header(h): j for j, h in enumerate(header) if h.strip()}
+    used = max(have.values(), default=-1) + 1
+    out: list[dict[str, Any]] = []
+    positions: dict[str, int] = {}
+    new_columns: list[int] = []
+    for column in spec.columns + spec.optional:
+        j = have.get(normalize_header(column.name))
+        if j is None:
+            j, used = used, used + 1
+            new_columns.append(j)
+            if not fresh:
+                done.append(f'added header "{column.name}" to {spec.name}')
+        positions[column.name] = j
+    width = grid.get("columnCount", 26)
+    if used > width:
+        out.append(
+            {
+                "appendDimension": {
+                    "sheetId": sheet_id,
+                    "dimension": "COLUMNS",
+                    "length": used - width,
+                }
+            }
+        )
+    for column in spec.columns + spec.optional:
+        j = positions[column.name]
+        note = {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
+        text = header[j] if j < len(header) and header[j].strip() else column.name
+        out.append(
+            {
+                "updateCells": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": 1,
+                        "startColumnIndex": j,
+                        "endColumnIndex": j + 1,
+                    },
+                    "rows": [
+                        {
+                            "values": [
+                                {
+                                    "userEnteredValue": {"stringValue": text},
+                                    "userEnteredFormat": {
+                                        "textFormat": {"bold": True},
+                                        "backgroundColor": HEADER_COLOURS[column.owner],
+                                    },
+                                    "note": f"{column.meaning}.\n{note}"
+                                    if note
+                                    else f"{column.meaning}.",
+                                }
+                            ]
+                        }
+                    ],
+                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold,"
+                    "userEnteredFormat.backgroundColor,note",
+                }
+            }
+        )
+        if column.choices:
+            out.append(
+                {
+                    "setDataValidation": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "startRowIndex": 1,
+                            "startColumnIndex": j,
+                            "endColumnIndex": j + 1,
+                        },
+                        "rule": {
+                            "condition": {
+                                "type": "ONE_OF_LIST",
+                                "values": [{"userEnteredValue": c} for c in column.choices],
+                            },
+                            "strict": False,
+                            "showCustomUi": True,
+                        },
+                    }
+                }
+            )
+    for j in new_columns:
+        column = next(c for c in spec.columns + spec.optional if positions[c.name] == j)
+        out.append(
+            {
+                "updateDimensionProperties": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "dimension": "COLUMNS",
+                        "startIndex": j,
+                        "endIndex": j + 1,
+                    },
+                    "properties": {"pixelSize": column.width * 7},
+                    "fields": "pixelSize",
+                }
+            }
+        )
+    if not grid.get("frozenRowCount"):
+        out.append(
+            {
+                "updateSheetProperties": {
+                    "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
+                    "fields": "gridProperties.frozenRowCount",
+                }
+            }
+        )
+    if "basicFilter" not in sheet:
+        out.append({"setBasicFilter": {"filter": {"range": {"sheetId": sheet_id}}}})
+        if not fresh:
+            done.append(f"added filters to {spec.name}")
+    if spec.name == "Requests" and not _has_sla_colours(sheet):
+        j = positions["SLA"]
+        for state, colour in SLA_COLOURS.items():
+            out.append(
+                {
+                    "addConditionalFormatRule": {
+                        "index": 0,
+                        "rule": {
+                            "ranges": [
+                                {
+                                    "sheetId": sheet_id,
+                                    "startRowIndex": 1,
+                                    "startColumnIndex": j,
+                                    "endColumnIndex": j + 1,
+                                }
+                            ],
+                            "booleanRule": {
+                                "condition": {
+                                    "type": "TEXT_EQ",
+                                    "values": [{"userEnteredValue": str(state)}],
+                                },
+                                "format": {"backgroundColor": colour},
+                            },
+                        },
+                    }
+                }
+            )
+    has_data = any(any(str(v).strip() for v in row) for row in values[1:])
+    if spec.seed and not has_data:
+        names = [c.name for c in spec.columns + spec.optional]
+        rows = []
+        for seed in spec.seed:
+            row: list[CellValue] = [None] * used
+            for name, value in zip(names, seed, strict=False):
+                row[positions[name]] = value
+            rows.append({"values": [cell_data(v) for v in row]})
+        out.append({"appendCells": {"sheetId": sheet_id, "rows": rows, "fields": VALUE_FIELDS}})
+        done.append(f"filled {spec.name} with defaults")
+    return out
+
+
+def _has_sla_colours(sheet: Mapping[str, Any]) -> bool:
+    for rule in sheet.get("conditionalFormats", []):
+        condition = rule.get("booleanRule", {}).get("condition", {})
+        if any(v.get("userEnteredValue") == SlaState.OVERDUE for v in condition.get("values", [])):
+            return True
+    return False
