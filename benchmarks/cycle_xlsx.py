@@ -1,6 +1,6 @@
 """How long a cycle takes on the embedded tracker, by tracker size.
 
-    .venv/bin/python benchmarks/cycle_xlsx.py [ROWS ...]
+    .venv/bin/python -m benchmarks.cycle_xlsx [ROWS ...]
 
 For each size it builds a workbook holding ROWS requests, drops 50 new messages into a folder
 inbox and times one `run_cycle` (read, parse, write, acknowledge), then a second cycle with

@@ -255,6 +255,10 @@ class FakeSheets:
             a1 = path.split("/values/", 1)[1]
             self._write_values(a1, body["values"], params.get("valueInputOption", [""])[0])
             return {"spreadsheetId": self.key, "updatedRange": a1}
+        if kind == "values.get":
+            a1 = path.split("/values/", 1)[1]
+            [entry] = self._batch_get({**params, "ranges": [a1]})["valueRanges"]
+            return entry
         if kind == "values.append":
             a1 = path.split("/values/", 1)[1].removesuffix(":append")
             sheet, _grid = self._range(a1)

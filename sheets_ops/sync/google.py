@@ -343,10 +343,10 @@ class GoogleTracker:
             spec = spec_for(c.tab)
             if spec and spec.key:
                 wanted[c.tab].add(spec.key)
-            if c.guarded:
-                wanted[c.tab].add(c.column)
             if c.key == "":  # a row typed without an ID: the plan checks the whole row
                 typed_rows[c.tab].add(c.row)
+            elif c.guarded:  # the row may have moved: the whole column, to find it by ID
+                wanted[c.tab].add(c.column)
         for r in batch.rows:
             wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
         ranges = []
