@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -139,3 +141,17 @@ def google_tracker(sheets_api: FakeSheets, service_account_key: Path) -> GoogleT
     tracker.init(TABS)
     sheets_api.clear_calls()
     return tracker
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs offline: a connection to anything but this machine fails the test."""
+    real_connect = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family != socket.AF_UNIX and host not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"a test tried to reach {address} over the network")
+        real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
