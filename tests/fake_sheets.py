@@ -187,36 +187,21 @@ class FakeSheets:
                 answer = self._handle(kind, params, body, path)
             except ApiError as e:
                 status, answer = e.status, _error(e.status, e.message, e.reason)
+
+        def record(received: int, answered: int) -> None:
+            sent = len(request.url) + len(raw)
+            self.calls.append(
+                Call(kind, request.method, request.url, params, body, sent, received, answered)
+            )
+
         if fault is not None:
             if fault.status == 0:
-                self.calls.append(
-                    Call(
-                        kind,
-                        request.method,
-                        request.url,
-                        params,
-                        body,
-                        len(request.url) + len(raw),
-                        0,
-                        0,
-                    )
-                )
+                record(0, 0)
                 raise requests.exceptions.ReadTimeout("the fake Sheets API did not answer")
             status, headers = fault.status, fault.headers
             answer = _error(fault.status, "injected fault", _reason(fault.status))
         text = json.dumps(answer)
-        self.calls.append(
-            Call(
-                kind,
-                request.method,
-                request.url,
-                params,
-                body,
-                len(request.url) + len(raw),
-                len(text),
-                status,
-            )
-        )
+        record(len(text), status)
         if status == 200:
             for i, (hook_kind, action) in enumerate(self.hooks):
                 if hook_kind == kind:
