@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
-from sheets_ops.cycle import CycleResult, run_cycle
+from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import TABS
-from sheets_ops.sync import open_mailbox, open_tracker
+from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.tracker import TrackerError
 
 MAIN_HELP = """\
@@ -34,7 +34,21 @@ examples:
   sheets-ops init                      create (or repair) the tracker named by TRACKER
   sheets-ops run --once                capture new mail into the tracker, once
   sheets-ops run --once --dry-run      show what a cycle would write, write nothing
+  sheets-ops inspect message.eml       what intake understands of a message
   sheets-ops COMMAND --help            more about one command
+"""
+
+INSPECT_EXAMPLES = """\
+examples:
+  sheets-ops inspect inbox/*.eml
+  sheets-ops inspect --json message.eml
+  sheets-ops inspect --accounts accounts.csv --json a.eml b.eml     one JSON object per line
+
+Shows what intake understands of each message (channel, type, client, policy number,
+certificate holder, deadline, complexity, whether it is a new request, what is missing),
+without touching the tracker. Files are read in the order given: a later file that replies to
+an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's headers; without
+it, the tracker's Accounts tab is used.
 """
 
 INIT_EXAMPLES = """\
@@ -119,13 +133,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = config.load()
     tracker = open_tracker(cfg, say=_stderr)
     mailbox = open_mailbox(cfg)
-    result = run_cycle(tracker, mailbox, args.now, dry_run=args.dry_run, progress=_stderr)
+    result = run_cycle(
+        tracker,
+        mailbox,
+        args.now,
+        outbox=open_outbox(cfg),
+        mail_from=cfg.mail_from or DEFAULT_SENDER,
+        dry_run=args.dry_run,
+        progress=_stderr,
+    )
     if args.dry_run:
         _print_dry_run(result)
     for line in result.report.skipped:
         _stderr(f"note: {line}")
     print(result.summary())
     return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from sheets_ops.inspect import inspect_files
+
+    return inspect_files(args.files, accounts=args.accounts, as_json=args.json, say=_stderr)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -174,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dry-run", action="store_true", help="print what would change; write and move nothing"
     )
+
+    inspect = command(
+        "inspect", cmd_inspect, "show what intake understands of messages", INSPECT_EXAMPLES
+    )
+    inspect.add_argument("files", nargs="+", metavar="FILE.eml", type=Path)
+    inspect.add_argument(
+        "--accounts", type=Path, metavar="CSV", help="accounts to match clients against"
+    )
+    inspect.add_argument("--json", action="store_true", help="one JSON object per line")
 
     demo = command("demo", cmd_demo, "build a sample agency and run a cycle on it", DEMO_EXAMPLES)
     demo.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")

@@ -19,10 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sheets_ops.model import REQUESTS
-from sheets_ops.rules.intake import IntakePlan, plan_intake
+from sheets_ops.reports.emails import info_request_email
+from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.mailbox import MailItem, MailSource
+from sheets_ops.sync.outbox import FolderOutbox
 from sheets_ops.sync.tracker import ADDED, PRESENT, Tracker, WriteReport, check_tab
+
+DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
 
 
 @dataclass
@@ -30,6 +34,7 @@ class CycleResult:
     plan: IntakePlan
     report: WriteReport = field(default_factory=WriteReport)
     acknowledged: int = 0
+    emails: int = 0  # written to the outbox
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -67,6 +72,12 @@ class CycleResult:
             f"{self.rejected} rejected",
             f"{self.already} already in the tracker",
         ]
+        if self.plan.followups:
+            parts.append(f"{len(self.plan.followups)} follow-ups")
+        if self.plan.ignored:
+            parts.append(f"{len(self.plan.ignored)} ignored")
+        if self.emails:
+            parts.append(f"{self.emails} emails queued")
         return ", ".join(parts) + f" ({self.seconds:.1f} s)"
 
 
@@ -75,6 +86,8 @@ def run_cycle(
     mailbox: MailSource,
     now: datetime,
     *,
+    outbox: FolderOutbox | None = None,
+    mail_from: str = DEFAULT_SENDER,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> CycleResult:
@@ -102,7 +115,7 @@ def run_cycle(
         say(f"saving {len(plan.created)} new requests to {tracker.name}")
     result.report = tracker.write(plan.batch)
     # The tracker holds them now (added, or found there by Source): safe to set aside.
-    done: list[MailItem] = list(plan.known)
+    done: list[MailItem] = [*plan.known, *plan.handled]
     for i, held in plan.rows_for.items():
         if result.report.row_outcomes[i] in (ADDED, PRESENT):
             done.extend(held)
@@ -110,5 +123,14 @@ def run_cycle(
     result.acknowledged = len(done)
     for item, reason in plan.rejected:
         mailbox.reject(item, reason)
+    if outbox is not None:
+        # Recorded in the Log first (the write above), then queued: an email whose record
+        # is in the tracker but whose file is not (a run killed here) is queued next time.
+        asks = [a for i, a in plan.info_requests if result.report.row_outcomes[i] == ADDED]
+        asks += pending_info_requests(snapshot)
+        for ask in asks:
+            if not outbox.has(ask.key) and ask.to and "@" in ask.to:
+                outbox.put(ask.key, info_request_email(ask, mail_from, now))
+                result.emails += 1
     result.seconds = time.monotonic() - started
     return result

@@ -22,13 +22,13 @@ from sheets_ops.model import (
     HOLIDAYS,
     REQUESTS,
     ROUTING,
-    RULES,
     TABS,
     TEAM,
     CellValue,
     TabSpec,
 )
 from sheets_ops.sync.mailbox import FolderMailbox
+from sheets_ops.sync.outbox import FolderOutbox
 from sheets_ops.sync.tracker import Batch, NewRow, Snapshot
 from sheets_ops.sync.xlsx import XlsxTracker
 
@@ -133,28 +133,6 @@ ROUTING_ROWS = [
         "Client; Policy #; Effective Date",
     ),
     ("Other", "On-duty CSR", "Ops Manager", 24, 24, "Client"),
-]
-
-RULE_ROWS = [
-    ("Type", "certificate, COI, cert holder, certificate holder, additional insured", "COI"),
-    (
-        "Type",
-        "endorsement, add vehicle, remove vehicle, add driver, add location, "
-        "change address, increase limits, payroll change",
-        "Endorsement",
-    ),
-    ("Type", "invoice, bill, billing, payment, autopay, premium due, refund", "Billing"),
-    ("Type", "claim, accident, damage, loss, injured, stolen, fender bender", "Claim"),
-    ("Type", "renewal, renew, remarket, expiring", "Renewal"),
-    ("Type", "cancel, cancellation, sold the business, sold the building", "Cancellation"),
-    (
-        "Complex",
-        "waiver of subrogation, primary non-contributory, primary and noncontributory, "
-        "new location, new class, higher limits, increase limits, injured, injury",
-        "Yes",
-    ),
-    ("Voicemail Sender", "/notify@ringcentral\\.com/, /voice-noreply@google\\.com/", "Voicemail"),
-    ("Text Gateway", "/@txt\\./, /@sms\\./, /@mms\\./", "Text"),
 ]
 
 HOLIDAY_ROWS = [
@@ -376,7 +354,6 @@ def _reference_rows(snapshot: Snapshot) -> Batch:
         (TEAM, list(TEAM_ROWS)),
         (ACCOUNTS, list(ACCOUNT_ROWS)),
         (ROUTING, list(ROUTING_ROWS)),
-        (RULES, list(RULE_ROWS)),
         (HOLIDAYS, list(HOLIDAY_ROWS)),
     ]
     for spec, rows in tables:
@@ -401,6 +378,7 @@ TRACKER=./tracker.xlsx
 MAILBOX=./inbox
 OUTBOX=./outbox
 STATE_DIR=./.sheets_ops
+MAIL_FROM=service@lakeshore-insurance.example
 """
 
 
@@ -431,7 +409,15 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
         (inbox / name).write_bytes(raw)
         written += 1
     say(f"  {written} sample messages in {inbox}")
-    result = run_cycle(tracker, FolderMailbox(inbox), now.astimezone(UTC), progress=say)
+    outbox = FolderOutbox(folder / "outbox")
+    result = run_cycle(
+        tracker,
+        FolderMailbox(inbox),
+        now.astimezone(UTC),
+        outbox=outbox,
+        progress=say,
+        mail_from="service@lakeshore-insurance.example",
+    )
     rows = sum(1 for _ in tracker.read().tabs[REQUESTS.name].records())
     print(result.summary())
     print(f"Demo agency ready: {folder / 'tracker.xlsx'} ({rows} requests)")

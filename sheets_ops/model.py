@@ -188,14 +188,105 @@ ROUTING = TabSpec(
     key="Type",
 )
 
+# Rule kinds (the Rules tab's "Rule" column)
+TYPE, COMPLEX, VOICEMAIL, TEXT, LINE = (
+    "Type",
+    "Complex",
+    "Voicemail Sender",
+    "Text Gateway",
+    "Policy Line",
+)
+
+DEFAULT_RULES: tuple[tuple[str, str, str], ...] = (
+    (
+        TYPE,
+        "certificate, certificates, COI, cert, certs, cert holder, certificate holder, "
+        "proof of insurance, proof of coverage, evidence of insurance, additional insured, "
+        "ACORD 25",
+        "COI",
+    ),
+    (
+        TYPE,
+        "endorse, endorsement, add vehicle, remove vehicle, add driver, remove driver, "
+        "driver change, add location, new location, change of address, mailing address, "
+        "new class, payroll change, /\\b(increase|raise|raising|lower)\\b.{0,20}\\blimits?\\b/, "
+        "/\\badd(ed|ing)?\\b.{0,40}\\b(to|on)\\b.{0,20}\\b(policy|insurance|coverage)\\b/, "
+        "/\\badd(ed)?\\b.{0,30}\\bas an? (driver|additional insured)\\b/, "
+        "/\\bremove\\b.{0,40}\\b(from|off)\\b.{0,20}\\b(policy|insurance)\\b/",
+        "Endorsement",
+    ),
+    (
+        TYPE,
+        "invoice, bill, billing, payment, payments, paid, autopay, past due, premium due, "
+        "refund, W-9, audit, premium audit, finance charge, payment link",
+        "Billing",
+    ),
+    (
+        TYPE,
+        "claim, accident, damage, damaged, loss, injured, injury, hurt, stolen, theft, "
+        "break-in, flooded, burst, fire, hail, fender bender, scraped, cracked, collision, "
+        "adjuster, incident, rear-ended, vandalism",
+        "Claim",
+    ),
+    (
+        TYPE,
+        "renewal, renew, renews, renewing, remarket, shop it, expiring, expiration, "
+        "renewal quote, questionnaire",
+        "Renewal",
+    ),
+    (
+        TYPE,
+        "cancel, cancellation, cancelling, canceling, non-renew, sold the business, "
+        "sold the building, close the policy",
+        "Cancellation",
+    ),
+    (
+        COMPLEX,
+        "waiver of subrogation, primary non-contributory, primary and noncontributory, "
+        "primary & non-contributory, additional insured, new location, new class, "
+        "higher limits, increase limits, raise the limits, injured, injury, hurt, broken arm, "
+        "/\\$\\s?[2-9]\\s?m\\b/",
+        "Yes",
+    ),
+    (
+        VOICEMAIL,
+        "/@ringcentral\\.com$/, /^voice-noreply@google\\.com$/, "
+        "/^(new )?(voice ?mail|voice message)\\b/",
+        "Voicemail",
+    ),
+    (
+        TEXT,
+        "/^\\+?1?\\d{10}@/, /@(txt|sms|mms)\\./, /@(vtext|vzwpix|tmomail|mms\\.att|"
+        "txt\\.att|messaging\\.sprintpcs)\\./",
+        "Text",
+    ),
+    (LINE, "general liability, liability, GL, CGL", "GL"),
+    (
+        LINE,
+        "auto, automobile, car, truck, vehicle, fleet, driver, commercial auto",
+        "CA; PA; BA; AUTO",
+    ),
+    (LINE, "work comp, workers comp, workers' comp, workers compensation, WC", "WC"),
+    (LINE, "business owners, businessowners, BOP", "BOP"),
+    (LINE, "package, package policy", "PKG"),
+    (LINE, "umbrella, excess", "UMB; XS"),
+    (LINE, "homeowners, home owners, homeowner, home insurance", "HO"),
+    (LINE, "property, building", "PROP"),
+    (LINE, "cargo, inland marine", "CARGO; IM"),
+    (LINE, "garage, garage liability, garagekeepers", "GAR"),
+    (LINE, "professional liability, malpractice, E&O", "PL"),
+    (LINE, "farm, farmowners", "FARM"),
+)
+
 RULES = TabSpec(
     "Rules",
     "the words and patterns that decide Type and complexity",
     (
-        _h("Rule", "Type, Complex, Voicemail Sender, Text Gateway", 16),
-        _h("Pattern", "words separated by commas, or /a regular expression/", 48),
-        _h("Result", "what a match sets (a Type, or Yes for Complex)", 14),
+        _h("Rule", "Type, Complex, Voicemail Sender, Text Gateway, Policy Line", 16),
+        _h("Pattern", "words separated by commas, or /a regular expression/", 60),
+        _h("Result", "what a match sets (a Type, Yes, policy prefixes)", 16),
     ),
+    seed=DEFAULT_RULES,
 )
 
 SETTING_DEFAULTS: dict[str, tuple[str, str]] = {

@@ -50,7 +50,7 @@ def test_each_message_becomes_one_row_with_what_intake_knows(
     assert (log["Request"], log["What"], log["New"]) == (
         "REQ-000001",
         "Captured",
-        "Email from jen@bl.example",
+        "Email from jen@bl.example: COI",
     )
 
 

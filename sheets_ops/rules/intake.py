@@ -1,30 +1,25 @@
-"""Intake: raw messages in, Requests rows out. Pure: no mailbox, no tracker, `now` given.
+"""Intake: fetched messages and the tracker in, the changes they make out. Pure: no mailbox,
+no tracker I/O, `now` given.
 
-`parse_message` understands one message from its bytes alone. `plan_intake` turns a batch of
-fetched messages and the tracker snapshot into the rows to append, skipping every message whose
-Source is already in the sheet: that check, made against the tracker and again at write time,
-is what makes intake exactly-once.
+Every message ends one way: a new Requests row; a follow-up on the request it belongs to
+(the Thread cell and a Log line); an automatic reply or bulk mail, logged and set aside; or a
+message that cannot be read, rejected with its reason. Messages whose Source is already in the
+sheet (or in the Log, for follow-ups and ignored mail) are skipped: that check, made against
+the tracker and again at write time, is what makes intake exactly-once.
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
-import hashlib
-import html
-import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import parseaddr, parsedate_to_datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sheets_ops.model import (
     BY_JOB,
     LOG,
     REQUESTS,
+    TEAM,
     CellValue,
     Channel,
     Request,
@@ -33,130 +28,26 @@ from sheets_ops.model import (
     is_blank,
     parse_id,
 )
+from sheets_ops.rules import directory as directory_
+from sheets_ops.rules.directory import Account, Directory
+from sheets_ops.rules.message import MessageError, parse_message, plain_text
+from sheets_ops.rules.understand import (
+    CLOSED,
+    FOLLOW_UP,
+    IGNORED,
+    INFO_REQUESTED,
+    REPLY,
+    Known,
+    Threads,
+    Understanding,
+    understand,
+)
 from sheets_ops.sync.mailbox import MailItem
 from sheets_ops.sync.tracker import Batch, CellWrite, NewRow, Snapshot, Tab, header_problems
 
-SUMMARY_CHARS = 200
 REJECTED = "Rejected message"
 CAPTURED = "Captured"
-
-
-class MessageError(ValueError):
-    """This message cannot become a request; the text says why, for a person."""
-
-
-@dataclass(frozen=True)
-class Intake:
-    """What intake understood of one message."""
-
-    source: str  # Message-ID, or a hash of the bytes when there is none
-    received: datetime  # aware
-    channel: Channel
-    sender: str
-    subject: str
-    summary: str
-    body: str
-    notes: tuple[str, ...] = ()  # what a person may want to know about the parse
-
-
-def plain_line(text: str, limit: int = SUMMARY_CHARS) -> str:
-    """One line of plain text: no control or format characters, whitespace folded, capped."""
-    cleaned = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
-        for ch in text
-        if unicodedata.category(ch) not in ("Cf", "Cs", "Co")
-    )
-    line = " ".join(cleaned.split())
-    if len(line) > limit:
-        line = line[: limit - 1].rstrip() + "…"
-    return line
-
-
-def message_key(raw: bytes, message_id: str | None) -> str:
-    """The Source of a message: its Message-ID, or a hash of its bytes when it has none."""
-    if message_id and message_id.strip():
-        return plain_line(message_id, 500)
-    return "sha256:" + hashlib.sha256(raw).hexdigest()[:32]
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def _body_text(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    try:
-        content = part.get_content()
-    except (LookupError, UnicodeError, AssertionError):  # unknown or lying charset
-        payload = part.get_payload(decode=True)
-        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    if not isinstance(content, str):
-        return ""
-    if part.get_content_subtype() == "html":
-        content = html.unescape(_TAG.sub(" ", re.sub(r"(?is)<(script|style).*?</\1>", "", content)))
-    return content
-
-
-def _header(msg: EmailMessage, name: str) -> str:
-    try:
-        value = msg.get(name)
-    except Exception:  # a header the parser chokes on is as good as absent
-        return ""
-    return "" if value is None else str(value)
-
-
-def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Intake:
-    """Understand one message from its bytes. Raises MessageError with a reason a person can
-    act on when the bytes are not a usable email."""
-    if not raw.strip():
-        raise MessageError("the file is empty")
-    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-    if b"\x00" in head:
-        raise MessageError("not an email message: binary data in the headers")
-    try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception as e:
-        raise MessageError(f"could not be read as an email: {e}") from e
-    assert isinstance(msg, EmailMessage)
-    if not msg.keys():
-        raise MessageError("no email headers found (is this an email message?)")
-    sender = parseaddr(_header(msg, "From"))[1].strip()
-    if "@" not in sender:
-        raise MessageError("no sender: the From header is missing or has no address")
-    notes = []
-    received: datetime | None = None
-    date_text = _header(msg, "Date")
-    if date_text:
-        try:
-            received = parsedate_to_datetime(date_text)
-        except (TypeError, ValueError, IndexError):
-            notes.append(f"unreadable Date {plain_line(date_text, 60)!r}")
-        else:
-            if received.tzinfo is None:  # "-0000": the sender's zone is unknown; RFC 5322 says UTC
-                received = received.replace(tzinfo=UTC)
-    else:
-        notes.append("no Date header")
-    if received is None:
-        received = arrived or now
-        notes[-1] += "; used the time it arrived"
-    subject = plain_line(_header(msg, "Subject"), 1000)
-    try:
-        body = _body_text(msg)
-    except Exception as e:
-        body = ""
-        notes.append(f"body unreadable ({type(e).__name__})")
-    summary = plain_line(subject) if subject else plain_line(" ".join(body.split()[:16]))
-    return Intake(
-        source=message_key(raw, _header(msg, "Message-ID")),
-        received=received,
-        channel=Channel.EMAIL,
-        sender=sender.lower(),
-        subject=subject,
-        summary=summary or "(no subject)",
-        body=body,
-        notes=tuple(notes),
-    )
+CONTEXT_CHARS = 30_000  # fits a cell in Excel (32,767) and Google Sheets (50,000)
 
 
 def local(moment: datetime, zone: ZoneInfo) -> datetime:
@@ -164,17 +55,73 @@ def local(moment: datetime, zone: ZoneInfo) -> datetime:
     return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
+@dataclass(frozen=True)
+class InfoRequest:
+    """A templated email asking the client for what their request lacks."""
+
+    request_id: str
+    to: str
+    client: str
+    summary: str
+    missing: tuple[str, ...]
+    type: str
+    in_reply_to: str = ""  # the client's message, so their answer threads
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: one such email per request, ever."""
+        return f"info-request-{self.request_id}"
+
+    @property
+    def message_id(self) -> str:
+        return f"<{self.key}@sheets-ops>"
+
+
+def pending_info_requests(snapshot: Snapshot) -> list[InfoRequest]:
+    """Every info request the Log records, rebuilt from its Requests row: the cycle writes
+    those the outbox lacks (a run killed after the tracker write, before the outbox)."""
+    log, requests = snapshot.tab(LOG.name), snapshot.tab(REQUESTS.name)
+    if log is None or requests is None:
+        return []
+    rows = {str(rec.get("id") or "").strip(): rec for _row, rec in requests.records()}
+    out = []
+    for _row, rec in log.records():
+        rid = str(rec.get("request") or "").strip()
+        if rec.get("what") != INFO_REQUESTED or rid not in rows:
+            continue
+        row = rows[rid]
+        missing = tuple(
+            m.strip() for m in str(row.get("missing info") or "").split(";") if m.strip()
+        )
+        source = str(row.get("source") or "")
+        out.append(
+            InfoRequest(
+                rid,
+                str(row.get("from") or ""),
+                str(row.get("client") or ""),
+                str(row.get("summary") or ""),
+                missing,
+                str(row.get("type") or ""),
+                source if source.startswith("<") else "",
+            )
+        )
+    return out
+
+
 @dataclass
 class IntakePlan:
-    """The rows a batch of messages becomes, and which messages each row answers for."""
+    """The changes a batch of messages makes, and which messages each change answers for."""
 
     batch: Batch = field(default_factory=Batch)
     rows_for: dict[int, list[MailItem]] = field(default_factory=dict)  # batch row -> messages
     known: list[MailItem] = field(default_factory=list)  # already in the tracker
+    handled: list[MailItem] = field(default_factory=list)  # follow-ups and ignored mail
     rejected: list[tuple[MailItem, str]] = field(default_factory=list)
     created: list[Request] = field(default_factory=list)
     adopted: dict[str, int] = field(default_factory=dict)  # ID given -> its cell write
-    notes: list[str] = field(default_factory=list)
+    followups: list[tuple[str, Understanding]] = field(default_factory=list)
+    ignored: list[Understanding] = field(default_factory=list)
+    info_requests: list[tuple[int, InfoRequest]] = field(default_factory=list)  # row, email
 
 
 def next_id_number(requests: Tab, log: Tab | None) -> int:
@@ -186,14 +133,82 @@ def next_id_number(requests: Tab, log: Tab | None) -> int:
     return max((n for n in seen if n is not None), default=0) + 1
 
 
+def fit(text: str, limit: int = CONTEXT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return (
+        text[: limit - 60].rstrip() + "\n… (cut to fit the cell; the full text is in the mailbox)"
+    )
+
+
+def context_for(u: Understanding, account: Account | None, requests: Tab) -> str:
+    """What the CSR needs at hand, in one cell: warnings first, the message last."""
+    parts = []
+    if account is None:
+        parts.append("⚠ No client in Accounts matches this sender: check and fill Client.")
+    elif not u.known_contact:
+        parts.append(
+            f"⚠ {u.sender} is not a known contact of {account.name} (matched by {u.matched_by}): "
+            "act only on the named insured's instruction."
+        )
+    if account is not None:
+        if account.instructions:
+            parts.append(f"Instructions: {account.instructions}")
+        if account.policies:
+            parts.append(f"Policies: {'; '.join(account.policies)}")
+        recent: list[str] = []
+        holder = ""
+        for _row, rec in reversed(list(requests.records())):
+            if str(rec.get("client") or "").strip() != account.name:
+                continue
+            if len(recent) < 3:
+                when = rec.get("received")
+                day = f" {when:%m/%d}" if isinstance(when, datetime) else ""
+                status = str(rec.get("status") or "").strip()
+                recent.append(f"{rec.get('id')} {rec.get('type') or ''}{day} ({status})".strip())
+            if not holder and not is_blank(rec.get("certificate holder")):
+                holder = str(rec.get("certificate holder"))
+        if recent:
+            parts.append(f"Recent: {'; '.join(recent)}")
+        if holder:
+            parts.append(f"Last certificate holder: {holder}")
+    if u.call is not None and u.channel is Channel.VOICEMAIL:
+        parts.append(f"Caller {u.call.phone or 'unknown'}, {u.call.duration or 'length unknown'}")
+    if u.effective:
+        parts.append(f"Effective: {u.effective.isoformat()}")
+    if u.parsed.attachments:
+        files = ", ".join(f"{a.name} ({_size(a.size)})" for a in u.parsed.attachments)
+        parts.append(f"Attachments (kept in the mailbox): {files}")
+    if u.parsed.notes:
+        parts.append(f"Intake notes: {'; '.join(u.parsed.notes)}")
+    parts.append(f"Message: {plain_text(u.words).strip()}")
+    return fit("\n".join(parts))
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} bytes"
+    return f"{n / 1024:.1f} KB" if n < 1024**2 else f"{n / 1024**2:.1f} MB"
+
+
+def thread_text(messages: int, followed_up: datetime | None) -> str:
+    text = f"{messages} message{'s' if messages != 1 else ''}"
+    if followed_up is not None:
+        text += f"; client followed up {followed_up:%Y-%m-%d %H:%M}"
+    return text
+
+
 def plan_intake(
     snapshot: Snapshot,
     requests: Tab,
     items: Iterable[MailItem],
     zone: ZoneInfo,
     now: datetime,
+    directory: Directory | None = None,
 ) -> IntakePlan:
-    """Decide what a batch of fetched messages adds to the tracker."""
+    """Decide what a batch of fetched messages changes in the tracker."""
+    directory = directory or directory_.from_snapshot(snapshot)
+    threads = Threads.from_snapshot(snapshot)
     plan = IntakePlan()
     log = snapshot.tab(LOG.name)
     log_ok = log is not None and not header_problems(log, LOG)
@@ -201,10 +216,19 @@ def plan_intake(
     number = next_id_number(requests, log)
     sources = {str(v).strip() for v in requests.values("Source") if not is_blank(v)}
     logged_rejections = set()
+    thread_counts: dict[str, int] = {}
     if log_ok and log is not None:
         for _row, rec in log.records():
-            if rec.get("what") == REJECTED and not is_blank(rec.get("old")):
-                logged_rejections.add(str(rec.get("old")))
+            what, key = rec.get("what"), str(rec.get("old") or "")
+            if what == REJECTED and key:
+                logged_rejections.add(key)
+            if what in (REPLY, FOLLOW_UP):
+                rid = str(rec.get("request") or "")
+                thread_counts[rid] = thread_counts.get(rid, 1) + 1
+    team = {
+        str(v).strip().lower() for v in (snapshot.tab(TEAM.name) or Tab("", [])).values("Email")
+    }
+    rows = {str(rec.get("id") or "").strip(): (row, rec) for row, rec in requests.records()}
     row_of_source: dict[str, int] = {}
 
     def log_row(
@@ -227,8 +251,7 @@ def plan_intake(
             plan.batch.rows.append(NewRow(LOG.name, cells, after=after, after_cell=after_cell))
 
     # Rows a person typed in with no ID (a phone call) become Manual requests.
-    columns = requests.columns()
-    id_col = columns["id"]
+    id_col = requests.columns()["id"]
     for index, row in enumerate(requests.rows):
         typed_in = any(not is_blank(v) for v in row)
         if typed_in and is_blank(row[id_col] if id_col < len(row) else None):
@@ -239,6 +262,7 @@ def plan_intake(
                 "Received": at,
                 "Channel": Channel.MANUAL.value,
                 "Status": Status.NEW.value,
+                "Thread": "1 message",
                 "Source": f"manual:{rid}",
             }
             for column, value in fills.items():
@@ -251,38 +275,92 @@ def plan_intake(
 
     for item in items:
         try:
-            intake = parse_message(item.raw, item.arrived, now)
+            parsed = parse_message(item.raw, item.arrived, now)
         except MessageError as e:
             plan.rejected.append((item, str(e)))
             if item.ref not in logged_rejections:
                 log_row("", REJECTED, item.ref, str(e))
                 logged_rejections.add(item.ref)
             continue
-        if intake.source in sources:
+        if parsed.source in sources:
             plan.known.append(item)
             continue
-        if intake.source in row_of_source:  # the same message twice in one fetch
-            plan.rows_for[row_of_source[intake.source]].append(item)
+        if parsed.source in threads.handled:
+            plan.handled.append(item)
             continue
-        request = Request(
-            id=format_id(number),
-            received=local(intake.received, zone),
-            channel=intake.channel.value,
-            from_=intake.sender,
-            summary=intake.summary,
-            status=Status.NEW.value,
-            source=intake.source,
-        )
+        if parsed.source in row_of_source:  # the same message twice in one fetch
+            plan.rows_for[row_of_source[parsed.source]].append(item)
+            continue
+        u = understand(parsed, directory, threads, zone)
+        if u.ignore:
+            plan.ignored.append(u)
+            plan.handled.append(item)
+            log_row("", IGNORED, parsed.source, f"{u.ignore}: {u.summary} (from {u.sender})")
+            threads.handled.add(parsed.source)
+            continue
+        if u.thread_of:
+            rid = u.thread_of
+            row_rec = rows.get(rid)
+            open_ = row_rec is not None and str(row_rec[1].get("status") or "") not in CLOSED
+            from_client = parsed.sender not in team
+            what = FOLLOW_UP if (from_client and open_) else REPLY
+            count = thread_counts.get(rid, 1) + 1
+            thread_counts[rid] = count
+            if row_rec is not None:
+                flagged = local(parsed.received, zone) if what == FOLLOW_UP else None
+                plan.batch.cells.append(
+                    CellWrite(REQUESTS.name, rid, row_rec[0], "Thread", thread_text(count, flagged))
+                )
+            plan.followups.append((what, u))
+            plan.handled.append(item)
+            log_row(rid, what, parsed.source, f"{u.summary} (from {u.sender}; {u.thread_how})")
+            threads.by_message[parsed.source] = rid
+            threads.handled.add(parsed.source)
+            continue
+        rid = format_id(number)
         number += 1
+        account = directory.account(u.client) if u.client else None
+        request = Request(
+            id=rid,
+            received=local(parsed.received, zone),
+            channel=u.channel.value,
+            from_=u.sender,
+            client=u.client or None,
+            policy=u.policy or None,
+            type=u.type,
+            summary=u.summary,
+            certificate_holder=u.holder or None,
+            client_deadline=u.deadline,
+            status=(Status.NEEDS_INFO if u.missing else Status.NEW).value,
+            missing_info="; ".join(u.missing) or None,
+            thread="1 message",
+            context=context_for(u, account, requests),
+            source=parsed.source,
+        )
         at_row = len(plan.batch.rows)
-        row_of_source[intake.source] = at_row
+        row_of_source[parsed.source] = at_row
         plan.rows_for[at_row] = [item]
         plan.batch.rows.append(
             NewRow(REQUESTS.name, request.to_cells(), dedupe="Source", unique="ID")
         )
         plan.created.append(request)
-        detail = f"{intake.channel.value} from {intake.sender}"
-        if intake.notes:
-            detail += f" ({'; '.join(intake.notes)})"
-        log_row(request.id, CAPTURED, "", detail, after=at_row)
+        detail = f"{u.channel.value} from {u.sender}: {u.type}"
+        if u.client:
+            detail += f" for {u.client}"
+        if parsed.notes:
+            detail += f" ({'; '.join(parsed.notes)})"
+        log_row(rid, CAPTURED, "", detail, after=at_row)
+        if u.missing and u.channel is Channel.EMAIL:
+            reply_to = parsed.source if parsed.source.startswith("<") else ""
+            ask = InfoRequest(rid, parsed.sender, u.client, u.summary, u.missing, u.type, reply_to)
+            plan.info_requests.append((at_row, ask))
+            log_row(
+                rid,
+                INFO_REQUESTED,
+                ask.message_id,
+                f"to {parsed.sender}: {'; '.join(u.missing)}",
+                after=at_row,
+            )
+        received = local(parsed.received, zone)
+        threads.add(Known(rid, u.sender, u.policy, received, True, u.type), parsed.source)
     return plan

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from sheets_ops.config import Config, ConfigError
 from sheets_ops.sync.mailbox import FolderMailbox, MailSource
+from sheets_ops.sync.outbox import FolderOutbox
 from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 
@@ -23,6 +24,14 @@ def open_tracker(config: Config, say: Callable[[str], None] | None = None) -> Tr
 
         return open_google(location.key, config.google_credentials, say=say)
     raise ConfigError(f"TRACKER: cannot open a {location.kind} tracker")
+
+
+def open_outbox(config: Config) -> FolderOutbox | None:
+    """Where emails go: a folder for now; SMTP comes with the notifications."""
+    location = config.outbox
+    if location.kind == "folder" and location.path is not None:
+        return FolderOutbox(location.path)
+    return None
 
 
 def open_mailbox(config: Config) -> MailSource:

@@ -1,4 +1,4 @@
-"""Intake understands a message from its bytes alone, and says why when it cannot."""
+"""A message is read from its bytes alone, and refused with a reason when it cannot be."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sheets_ops.model import Channel
-from sheets_ops.rules.intake import MessageError, local, parse_message, plain_line
+from sheets_ops.rules.intake import local
+from sheets_ops.rules.message import MessageError, parse_message, plain_line
 from tests.conftest import NOW, make_eml
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -21,9 +21,8 @@ def test_it_reads_sender_subject_date_and_message_id() -> None:
     )
     intake = parse_message(raw, ARRIVED, NOW)
     assert intake.sender == "jen@brightline.example"
-    assert intake.summary == "COI for Riverside Mall"
+    assert intake.subject == "COI for Riverside Mall"
     assert intake.source == "<msg-1@example.com>"
-    assert intake.channel is Channel.EMAIL
     assert intake.received == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
     assert intake.notes == ()
 
@@ -54,27 +53,29 @@ def test_a_message_without_message_id_gets_a_stable_key_from_its_bytes() -> None
     assert parse_message(make_eml(2, message_id=None), ARRIVED, NOW).source != first
 
 
-def test_no_subject_summarises_the_first_words_of_the_body() -> None:
-    raw = make_eml(
-        1, subject="", body="Also need a certificate for Loop Tower Builders by Tuesday."
-    )
-    assert parse_message(raw, ARRIVED, NOW).summary == (
-        "Also need a certificate for Loop Tower Builders by Tuesday."
+def test_a_message_without_a_subject_keeps_its_body() -> None:
+    raw = make_eml(1, subject="", body="Also need a certificate for Loop Tower Builders.")
+    parsed = parse_message(raw, ARRIVED, NOW)
+    assert (parsed.subject, parsed.body.strip()) == (
+        "",
+        "Also need a certificate for Loop Tower Builders.",
     )
 
 
-def test_an_html_only_message_is_summarised_as_plain_text() -> None:
+def test_an_html_only_message_is_read_as_plain_text() -> None:
     raw = (
         b"From: pm@summitpm.example\r\nDate: Thu, 19 Nov 2026 08:20:00 -0600\r\n"
         b"Message-ID: <h1@x>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
         b"<html><body><p>Renewal <b>questions</b> &amp; limits</p></body></html>"
     )
-    assert parse_message(raw, ARRIVED, NOW).summary == "Renewal questions & limits"
+    parsed = parse_message(raw, ARRIVED, NOW)
+    assert parsed.body.strip() == "Renewal questions & limits"
+    assert parsed.html_only
 
 
-def test_control_characters_and_line_breaks_never_reach_the_summary() -> None:
+def test_control_characters_and_line_breaks_never_reach_the_subject() -> None:
     raw = make_eml(1, subject="Hello\tthere\x07 \u200bfriend")
-    assert parse_message(raw, ARRIVED, NOW).summary == "Hello there friend"
+    assert parse_message(raw, ARRIVED, NOW).subject == "Hello there friend"
 
 
 def test_a_long_subject_is_cut_to_one_readable_line() -> None:
@@ -103,4 +104,5 @@ def test_an_unknown_charset_does_not_stop_intake() -> None:
         b"From: a@b.example\r\nSubject: hi\r\nMessage-ID: <c@x>\r\n"
         b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nplease call me"
     )
-    assert parse_message(raw, ARRIVED, NOW).summary == "hi"
+    parsed = parse_message(raw, ARRIVED, NOW)
+    assert (parsed.subject, parsed.body) == ("hi", "please call me")
