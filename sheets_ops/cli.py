@@ -6,6 +6,7 @@ Exit status: 0 done; 1 failed while running; 2 bad usage or configuration (one c
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import TABS
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
+from sheets_ops.sync.mailbox import MailboxError
 from sheets_ops.sync.tracker import TrackerError
 
 MAIN_HELP = """\
@@ -67,6 +69,7 @@ examples:
   sheets-ops run --once --dry-run
   sheets-ops run --once --now 2026-11-30T09:00          replay Monday 9 am, agency time
   sheets-ops run --once --now 2026-11-30T15:00:00Z      a moment in UTC
+  sheets-ops run --idle                                 capture mail within seconds
 
 --now without an offset is read in the agency's time zone (Settings tab, Time Zone).
 """
@@ -123,30 +126,74 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Stop(Exception):
+    """SIGTERM or SIGINT while waiting for mail."""
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    if not args.once:
+    if not args.once and not args.idle:
         _stderr(
             "sheets-ops run: the schedule loop is not in this version; "
-            "run `sheets-ops run --once` from cron or a systemd timer"
+            "run `sheets-ops run --once` from cron or a systemd timer, or `run --idle`"
         )
         return 2
     cfg = config.load()
     tracker = open_tracker(cfg, say=_stderr)
     mailbox = open_mailbox(cfg)
-    result = run_cycle(
-        tracker,
-        mailbox,
-        args.now,
-        outbox=open_outbox(cfg),
-        mail_from=cfg.mail_from or DEFAULT_SENDER,
-        dry_run=args.dry_run,
-        progress=_stderr,
-    )
-    if args.dry_run:
-        _print_dry_run(result)
-    for line in result.report.skipped:
-        _stderr(f"note: {line}")
-    print(result.summary())
+
+    def one_cycle(now: datetime) -> None:
+        result = run_cycle(
+            tracker,
+            mailbox,
+            now,
+            outbox=open_outbox(cfg),
+            mail_from=cfg.mail_from or DEFAULT_SENDER,
+            dry_run=args.dry_run,
+            progress=_stderr,
+        )
+        if args.dry_run:
+            _print_dry_run(result)
+        for line in result.report.skipped:
+            _stderr(f"note: {line}")
+        print(result.summary(), flush=True)
+
+    try:
+        if args.once:
+            one_cycle(args.now)
+            return 0
+        return _run_idle(one_cycle, mailbox.wait)
+    finally:
+        mailbox.close()
+
+
+def _run_idle(one_cycle: Callable[[datetime], None], wait: Callable[[float], bool]) -> int:
+    """Cycle whenever mail may have come (IMAP IDLE, or a folder poll), until SIGTERM or
+    SIGINT: a signal during a cycle lets it finish; one while waiting ends the wait."""
+    state = {"stop": False, "waiting": False}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        state["stop"] = True
+        if state["waiting"]:
+            raise _Stop
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    _stderr("waiting for mail; SIGTERM or Ctrl-C stops")
+    while not state["stop"]:
+        try:
+            one_cycle(datetime.now(UTC))
+        except (TrackerError, MailboxError) as e:
+            _stderr(f"sheets-ops: {e}")  # the next mail, or the next minute, tries again
+        if state["stop"]:
+            break
+        try:
+            state["waiting"] = True
+            wait(60.0)
+        except _Stop:
+            break
+        finally:
+            state["waiting"] = False
+    _stderr("stopped")
     return 0
 
 
@@ -193,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", cmd_run, "capture new requests into the tracker", RUN_EXAMPLES)
     run.add_argument("--once", action="store_true", help="run one full cycle and exit")
     run.add_argument(
+        "--idle",
+        action="store_true",
+        help="stay connected and run a cycle as soon as mail arrives (IMAP IDLE)",
+    )
+    run.add_argument(
         "--now",
         type=_parse_now,
         default=None,
@@ -230,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         _stderr(f"sheets-ops: {e}")
         return 2
-    except TrackerError as e:
+    except (TrackerError, MailboxError) as e:
         _stderr(f"sheets-ops: {e}")
         return 1
     except Exception as e:

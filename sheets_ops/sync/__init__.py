@@ -39,7 +39,16 @@ def open_mailbox(config: Config) -> MailSource:
     location = config.mailbox
     if location.kind == "folder" and location.path is not None:
         return FolderMailbox(location.path)
-    raise ConfigError(
-        f"MAILBOX: {location.kind} mailboxes are not supported by this version; "
-        "use a folder of .eml files"
-    )
+    if location.kind == "imap":
+        from sheets_ops.sync.imap import ImapMailbox  # imap-tools loads only when needed
+
+        if not config.mailbox_user:
+            raise ConfigError("MAILBOX_USER: an IMAP MAILBOX needs a login; set MAILBOX_USER")
+        password = config.secrets.get("MAILBOX_PASSWORD", "")
+        if not password:
+            raise ConfigError(
+                "MAILBOX_PASSWORD: an IMAP MAILBOX needs a password; set MAILBOX_PASSWORD "
+                "(or MAILBOX_PASSWORD_FILE)"
+            )
+        return ImapMailbox(location.url, config.mailbox_user, password)
+    raise ConfigError(f"MAILBOX: cannot open a {location.kind} mailbox")

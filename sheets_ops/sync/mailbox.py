@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,10 @@ from pathlib import Path
 from typing import Protocol
 
 log = logging.getLogger(__name__)
+
+
+class MailboxError(Exception):
+    """The mailbox cannot be used, said in one line that tells how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,14 @@ class MailSource(Protocol):
 
     def reject(self, item: MailItem, reason: str) -> None:
         """This one cannot become a request: set it aside with its reason."""
+        ...
+
+    def wait(self, timeout: float) -> bool:
+        """Block until new mail may have come, or `timeout` seconds pass."""
+        ...
+
+    def close(self) -> None:
+        """Let go of any connection."""
         ...
 
 
@@ -89,6 +102,17 @@ class FolderMailbox:
         target = self._move(item.ref, self.rejected)
         if target is not None:
             target.with_name(target.name + ".reason.txt").write_text(reason + "\n", "utf-8")
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pending():
+                return True
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        return bool(self.pending())
+
+    def close(self) -> None:
+        pass
 
     def _move(self, ref: str, into: Path) -> Path | None:
         source = self.folder / ref

@@ -1,0 +1,186 @@
+"""An IMAP mailbox (`MAILBOX=imap://host:port/FOLDER` or `imaps://host/FOLDER`), with imap-tools.
+
+Messages are fetched by UID with BODY.PEEK, so nothing is marked read; only after the tracker
+holds their rows are they flagged \\Seen and moved to the processed folder. A run killed in
+between leaves them in place, and the next cycle finds their Source in the sheet. UIDs are only
+good within one UIDVALIDITY: if the server renumbers the folder between a fetch and the
+acknowledgement, nothing is moved and the next cycle sorts it out by Source.
+
+Folders: `?processed=NAME&rejected=NAME` on the URL (defaults: Processed, Rejected).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import re
+import ssl
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from imap_tools import MailBox, MailBoxUnencrypted
+from imap_tools.errors import MailboxLoginError
+from imap_tools.mailbox import BaseMailBox
+from imap_tools.utils import encode_folder
+
+from sheets_ops.sync.mailbox import MailboxError, MailItem
+
+_UID = re.compile(rb"\bUID (\d+)")
+_CHUNK = 50  # messages per FETCH: bounded memory on a full inbox
+
+
+class ImapMailbox:
+    def __init__(
+        self,
+        url: str,
+        user: str,
+        password: str,
+        *,
+        timeout: float = 60.0,
+    ) -> None:
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        self.secure = parts.scheme == "imaps"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (993 if self.secure else 143)
+        self.folder = unquote(parts.path.lstrip("/")) or "INBOX"
+        self.processed = query.get("processed", ["Processed"])[0]
+        self.rejected = query.get("rejected", ["Rejected"])[0]
+        self.user, self.password, self.timeout = user, password, timeout
+        self._box: BaseMailBox | None = None
+        self._validity: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{'imaps' if self.secure else 'imap'}://{self.host}:{self.port}/{self.folder}"
+
+    # the connection ---------------------------------------------------------------------
+
+    def box(self) -> BaseMailBox:
+        if self._box is not None:
+            return self._box
+        try:
+            if self.secure:
+                box: BaseMailBox = MailBox(
+                    self.host,
+                    self.port,
+                    timeout=self.timeout,
+                    ssl_context=ssl.create_default_context(),
+                )
+            else:
+                box = MailBoxUnencrypted(self.host, self.port, timeout=self.timeout)
+            box.login(self.user, self.password, initial_folder=self.folder)
+        except MailboxLoginError:
+            raise MailboxError(
+                f"MAILBOX: {self.host} refused the login of {self.user!r}: "
+                "check MAILBOX_USER and MAILBOX_PASSWORD"
+            ) from None
+        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as e:
+            raise MailboxError(
+                f"MAILBOX: cannot use {self.name} ({type(e).__name__}: {e}); "
+                "check the host, port and folder"
+            ) from None
+        # imaplib keeps the capabilities it saw before login, and imap-tools picks MOVE from
+        # them: without asking again, Dovecot would get COPY + EXPUNGE, which also expunges
+        # other messages marked \\Deleted.
+        typ, data = box.client.capability()
+        if typ == "OK" and data and data[0]:
+            box.client.capabilities = tuple(data[0].decode().upper().split())
+        self._box = box
+        return box
+
+    def close(self) -> None:
+        if self._box is not None:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                self._box.logout()
+            self._box = None
+
+    # MailSource -------------------------------------------------------------------------
+
+    def fetch(self) -> Iterator[MailItem]:
+        box = self.box()
+        try:
+            status = box.folder.status(self.folder, ["UIDVALIDITY"])
+            self._validity = int(status["UIDVALIDITY"])
+            uids = list(box.uids("UNDELETED"))  # mail someone deleted is not a request
+        except (OSError, imaplib.IMAP4.error) as e:
+            raise MailboxError(f"MAILBOX: cannot list {self.name} ({e})") from None
+        for start in range(0, len(uids), _CHUNK):
+            chunk = ",".join(uids[start : start + _CHUNK])
+            typ, data = box.client.uid("FETCH", chunk, "(UID INTERNALDATE BODY.PEEK[])")
+            if typ != "OK":
+                raise MailboxError(f"MAILBOX: {self.host} would not hand out messages ({data!r})")
+            for entry in data:
+                if not isinstance(entry, tuple) or len(entry) < 2:
+                    continue
+                head, raw = entry[0], entry[1]
+                uid = _UID.search(head)
+                if uid is None:
+                    continue
+                stamp = imaplib.Internaldate2tuple(head)
+                arrived = datetime(*stamp[:6], tzinfo=UTC) if stamp is not None else None
+                ref = f"{self._validity}:{uid.group(1).decode()}"
+                yield MailItem(ref, bytes(raw), arrived)
+
+    def _uids(self, items: Sequence[MailItem]) -> list[str]:
+        """The UIDs of these items, when they are still good (same UIDVALIDITY)."""
+        box = self.box()
+        current = int(box.folder.status(self.folder, ["UIDVALIDITY"])["UIDVALIDITY"])
+        uids = []
+        for item in items:
+            validity, _, uid = item.ref.partition(":")
+            if validity == str(current):
+                uids.append(uid)
+        return uids
+
+    def _ensure(self, folder: str) -> None:
+        box = self.box()
+        if not box.folder.exists(folder):
+            box.folder.create(folder)
+
+    def acknowledge(self, items: Sequence[MailItem]) -> None:
+        if not items:
+            return
+        uids = self._uids(items)
+        if not uids:
+            return
+        self._store(uids, "+FLAGS", "(\\Seen)")
+        self._move(uids, self.processed)
+
+    def reject(self, item: MailItem, reason: str) -> None:
+        uids = self._uids([item])
+        if uids:
+            self._move(uids, self.rejected)
+
+    def _store(self, uids: list[str], what: str, flags: str) -> None:
+        # Not imap-tools' flag(): it EXPUNGEs after every STORE, which would also remove
+        # mail that someone else marked \Deleted in this folder.
+        typ, data = self.box().client.uid("STORE", ",".join(uids), what, flags)
+        if typ != "OK":
+            raise MailboxError(f"MAILBOX: {self.host} would not flag messages ({data!r})")
+
+    def _move(self, uids: list[str], folder: str) -> None:
+        """MOVE when the server has it; else COPY, mark, and expunge only these (UIDPLUS)."""
+        self._ensure(folder)
+        client = self.box().client
+        target = encode_folder(folder).decode("ascii")  # quoted, modified UTF-7
+        ok = ("OK",)
+        if "MOVE" in client.capabilities:
+            if client.uid("MOVE", ",".join(uids), target)[0] in ok:
+                return
+        elif client.uid("COPY", ",".join(uids), target)[0] in ok:
+            self._store(uids, "+FLAGS", "(\\Deleted)")
+            if "UIDPLUS" in client.capabilities:
+                client.uid("EXPUNGE", ",".join(uids))
+            return  # without UIDPLUS they stay, marked deleted: fetch skips them
+        raise MailboxError(f"MAILBOX: {self.host} would not move messages to {folder!r}")
+
+    def wait(self, timeout: float) -> bool:
+        """Block until the server says something changed (IMAP IDLE) or `timeout` passes;
+        True when there may be new mail."""
+        try:
+            return bool(self.box().idle.wait(timeout=timeout))
+        except (TimeoutError, OSError, imaplib.IMAP4.error):
+            self.close()  # a dropped connection: the next fetch reconnects
+            return True

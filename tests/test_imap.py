@@ -1,0 +1,254 @@
+"""Intake from a real IMAP server (Dovecot when installed, and pymap), through imap-tools."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sheets_ops.cli import main
+from sheets_ops.cycle import run_cycle
+from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.rules.intake import plan_intake
+from sheets_ops.rules.settings import read_settings
+from sheets_ops.sync.imap import ImapMailbox
+from sheets_ops.sync.mailbox import MailboxError
+from sheets_ops.sync.tracker import check_tab
+from sheets_ops.sync.xlsx import XlsxTracker
+from tests.conftest import NOW, make_eml
+from tests.imap_server import PASSWORD, USER, ImapServer, running, servers
+from tests.people import requests
+
+
+@pytest.fixture(scope="module", params=servers())
+def imap(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ImapServer]:
+    yield from running(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture
+def folder(imap: ImapServer) -> str:
+    return imap.new_folder()
+
+
+@pytest.fixture
+def mailbox(imap: ImapServer, folder: str) -> Iterator[ImapMailbox]:
+    box = ImapMailbox(
+        imap.url(folder, processed=f"{folder}-done", rejected=f"{folder}-rejected"), USER, PASSWORD
+    )
+    yield box
+    box.close()
+
+
+@pytest.fixture
+def sheet(tmp_path: Path) -> XlsxTracker:
+    tracker = XlsxTracker(tmp_path / "tracker.xlsx", lock_wait=0.5)
+    tracker.init(TABS)
+    return tracker
+
+
+def deliver(imap: ImapServer, folder: str, *raws: bytes, flags: str = "") -> None:
+    with imap.admin() as box:
+        for raw in raws:
+            box.append(raw, folder, flag_set=[flags] if flags else None)
+
+
+def contents(imap: ImapServer, folder: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(Message-ID, flags) of what a folder holds, as another mail client sees it."""
+    with imap.admin() as box:
+        if not box.folder.exists(folder):
+            return []
+        box.folder.set(folder)
+        return sorted(
+            (str(m.obj["Message-ID"]), tuple(sorted(m.flags))) for m in box.fetch(mark_seen=False)
+        )
+
+
+def test_new_mail_is_captured_and_set_aside_only_once_saved(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    deliver(imap, folder, *(make_eml(n) for n in range(3)))
+    dry = run_cycle(sheet, mailbox, NOW, dry_run=True)
+    assert dry.new == 3
+    assert [f for _id, f in contents(imap, folder)] == [(), (), ()]  # fetched, not read
+    result = run_cycle(sheet, mailbox, NOW)
+    assert result.new == 3
+    assert sorted(r["Source"] for r in requests(sheet)) == [
+        f"<msg-{n}@example.com>" for n in range(3)
+    ]
+    assert contents(imap, folder) == []
+    done = contents(imap, f"{folder}-done")
+    assert [i for i, _f in done] == [f"<msg-{n}@example.com>" for n in range(3)]
+    assert all("\\Seen" in f for _i, f in done)
+    assert run_cycle(sheet, mailbox, NOW).new == 0
+
+
+def test_a_crash_between_the_tracker_write_and_the_acknowledgement_duplicates_nothing(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    deliver(imap, folder, *(make_eml(n) for n in range(4)))
+    # The first three steps of a cycle, then the process dies: the connection drops.
+    snapshot = sheet.read()
+    items = list(mailbox.fetch())
+    zone = read_settings(snapshot).zone
+    plan = plan_intake(snapshot, check_tab(snapshot, REQUESTS), items, zone, NOW)
+    sheet.write(plan.batch)
+    assert mailbox._box is not None
+    mailbox._box.client.shutdown()  # no logout, no acknowledgement
+    mailbox._box = None
+    assert len(contents(imap, folder)) == 4  # still in the inbox, still unread
+
+    rerun = run_cycle(sheet, ImapMailbox(mailbox_url(imap, folder), USER, PASSWORD), NOW)
+    assert (rerun.new, rerun.already) == (0, 4)
+    assert len(requests(sheet)) == 4
+    assert contents(imap, folder) == []
+    assert len(contents(imap, f"{folder}-done")) == 4
+
+
+def mailbox_url(imap: ImapServer, folder: str) -> str:
+    return imap.url(folder, processed=f"{folder}-done", rejected=f"{folder}-rejected")
+
+
+def test_a_new_uidvalidity_changes_nothing_thanks_to_source(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    raws = [make_eml(n) for n in range(2)]
+    deliver(imap, folder, *raws)
+    stale = list(mailbox.fetch())
+    run_cycle(sheet, mailbox, NOW)
+    mailbox.close()
+    # The server renumbers: the folder is recreated and the same mail delivered again.
+    with imap.admin() as box:
+        box.folder.delete(folder)
+        box.folder.create(folder)
+    deliver(imap, folder, *raws)
+    fresh = ImapMailbox(mailbox_url(imap, folder), USER, PASSWORD)
+    fresh.acknowledge(stale)  # UIDs of the old numbering: nothing may move
+    assert len(contents(imap, folder)) == 2
+    again = run_cycle(sheet, fresh, NOW)
+    fresh.close()
+    assert (again.new, again.already) == (0, 2)
+    assert len(requests(sheet)) == 2 and contents(imap, folder) == []
+
+
+def test_moving_never_expunges_other_deleted_mail(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    deliver(imap, folder, make_eml(99, subject="someone deleted this"), flags="\\Deleted")
+    deliver(imap, folder, make_eml(1))
+    run_cycle(sheet, mailbox, NOW)
+    assert "MOVE" in mailbox.box().client.capabilities  # asked again after login
+    assert [r["Source"] for r in requests(sheet)] == ["<msg-1@example.com>"]
+    assert contents(imap, folder) == [("<msg-99@example.com>", ("\\Deleted",))]
+
+
+def test_a_message_that_is_not_mail_goes_to_the_rejected_folder(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    deliver(imap, folder, b"Subject: no sender here\r\n\r\nhello", make_eml(1))
+    result = run_cycle(sheet, mailbox, NOW)
+    assert (result.new, result.rejected) == (1, 1)
+    assert len(contents(imap, f"{folder}-rejected")) == 1
+    assert contents(imap, folder) == []
+
+
+def test_a_wrong_password_is_one_clear_line(imap: ImapServer, folder: str) -> None:
+    box = ImapMailbox(imap.url(folder), USER, "wrong")
+    with pytest.raises(MailboxError) as e:
+        list(box.fetch())
+    assert str(e.value) == (
+        f"MAILBOX: 127.0.0.1 refused the login of {USER!r}: check MAILBOX_USER and MAILBOX_PASSWORD"
+    )
+
+
+def env_for(tmp_path: Path, imap: ImapServer, folder: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TRACKER": str(tmp_path / "tracker.xlsx"),
+        "MAILBOX": mailbox_url(imap, folder),
+        "MAILBOX_USER": USER,
+        "MAILBOX_PASSWORD": PASSWORD,
+        "OUTBOX": str(tmp_path / "outbox"),
+        "STATE_DIR": str(tmp_path / "state"),
+    }
+
+
+def test_run_idle_brings_new_mail_in_within_seconds_and_stops_cleanly(
+    imap: ImapServer, folder: str, sheet: XlsxTracker, tmp_path: Path
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sheets_ops", "run", "--idle"],
+        env=env_for(tmp_path, imap, folder),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline().decode()
+        assert "waiting for mail" in line
+        sent = time.monotonic()
+        deliver(imap, folder, make_eml(1))
+        while time.monotonic() - sent < 15 and not requests(sheet):
+            time.sleep(0.2)
+        latency = time.monotonic() - sent
+        assert [r["Source"] for r in requests(sheet)] == ["<msg-1@example.com>"]
+        print(f"{imap.kind}: in the sheet {latency:.1f} s after delivery")
+        assert latency < 10
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "stopped" in err.decode()
+
+
+def test_killing_the_job_mid_cycle_loses_and_doubles_nothing(
+    imap: ImapServer, folder: str, sheet: XlsxTracker, tmp_path: Path
+) -> None:
+    env = env_for(tmp_path, imap, folder)
+    sent = 0
+    for delay in (0.3, 0.6, 0.9, 1.2):
+        deliver(imap, folder, *(make_eml(n) for n in range(sent, sent + 40)))
+        sent += 40
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sheets_ops", "run", "--once"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+    final = subprocess.run(
+        [sys.executable, "-m", "sheets_ops", "run", "--once"], env=env, capture_output=True
+    )
+    assert final.returncode == 0, final.stderr.decode()
+    seen = [r["Source"] for r in requests(sheet)]
+    assert sorted(seen) == sorted(f"<msg-{n}@example.com>" for n in range(sent))
+    assert contents(imap, folder) == []
+    assert len(contents(imap, f"{folder}-done")) == sent
+
+
+def test_run_once_on_imap_from_the_command_line(
+    imap: ImapServer,
+    folder: str,
+    sheet: XlsxTracker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for key, value in env_for(tmp_path, imap, folder).items():
+        if key in ("TRACKER", "MAILBOX", "MAILBOX_USER", "MAILBOX_PASSWORD", "OUTBOX"):
+            monkeypatch.setenv(key, value)
+    deliver(imap, folder, make_eml(1))
+    assert main(["run", "--once"]) == 0
+    assert capsys.readouterr().out.startswith("1 new")
+    monkeypatch.setenv("MAILBOX_PASSWORD", "nope")
+    assert main(["run", "--once"]) == 1
+    assert "refused the login" in capsys.readouterr().err
