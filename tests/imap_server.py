@@ -65,8 +65,9 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
     raise RuntimeError(f"the IMAP server did not start: {log.read_text()[-2000:]}")
 
 
-def dovecot_available() -> bool:
-    return shutil.which("dovecot") is not None and os.geteuid() == 0
+def dovecot_binary() -> str | None:
+    found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")
+    return found if found and os.geteuid() == 0 else None
 
 
 DOVECOT_CONF = """\
@@ -125,7 +126,7 @@ def start_dovecot(_scratch: Path) -> ImapServer:
     conf.write_text(DOVECOT_CONF.format(root=root, port=port))
     log = root / "dovecot.log"
     process = subprocess.Popen(
-        ["dovecot", "-F", "-c", str(conf)],
+        [str(dovecot_binary()), "-F", "-c", str(conf)],
         stdout=subprocess.DEVNULL,
         stderr=open(root / "stderr.log", "wb"),  # noqa: SIM115
     )
@@ -161,7 +162,7 @@ def start_pymap(root: Path) -> ImapServer:
 
 
 def servers() -> list[str]:
-    return (["dovecot"] if dovecot_available() else []) + ["pymap"]
+    return (["dovecot"] if dovecot_binary() else []) + ["pymap"]
 
 
 def running(kind: str, root: Path) -> Iterator[ImapServer]:
