@@ -41,11 +41,7 @@ class CycleResult:
     @property
     def new(self) -> int:
         """Requests added: from messages and from rows people typed in."""
-        created = sum(
-            1
-            for i, outcome in enumerate(self.report.row_outcomes)
-            if outcome == ADDED and i in self.plan.rows_for
-        )
+        created = sum(1 for i in self.plan.request_rows if self.report.row_outcomes[i] == ADDED)
         if self.dry_run:
             return len(self.plan.created) + len(self.plan.adopted)
         adopted = sum(1 for n in self.plan.adopted.values() if n in self.report.cells_done)
@@ -106,7 +102,7 @@ def run_cycle(
         items.append(item)
         if len(items) % 250 == 0:
             say(f"read {len(items)} messages from {mailbox.name}")
-    plan = plan_intake(snapshot, requests, items, settings.zone, now)
+    plan = plan_intake(snapshot, requests, items, settings, now)
     result = CycleResult(plan, dry_run=dry_run)
     if dry_run:
         result.seconds = time.monotonic() - started

@@ -208,6 +208,7 @@ DEFAULT_RULES: tuple[tuple[str, str, str], ...] = (
     (
         TYPE,
         "endorse, endorsement, add vehicle, remove vehicle, add driver, remove driver, "
+        "add a driver, add a vehicle, add a truck, add a car, add a location, "
         "driver change, add location, new location, change of address, mailing address, "
         "new class, payroll change, /\\b(increase|raise|raising|lower)\\b.{0,20}\\blimits?\\b/, "
         "/\\badd(ed|ing)?\\b.{0,40}\\b(to|on)\\b.{0,20}\\b(policy|insurance|coverage)\\b/, "
@@ -296,6 +297,19 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     "Digest Times": ("08:30; 13:30", "when escalation digests go out"),
     "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
     "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
+    "Form Columns": (
+        "Timestamp=Received; Email Address=From; Email=From; Phone=From; Client=Client; "
+        "Company=Client; Business Name=Client; Policy Number=Policy #; Policy #=Policy #; "
+        "Request Type=Type; Type=Type; Details=Summary; Request=Summary; "
+        "Certificate Holder=Certificate Holder; Needed By=Client Deadline; "
+        "Deadline=Client Deadline",
+        "how a Form Responses tab's questions map to Requests columns (Question=Column; ...)",
+    ),
+    "Form Tabs": (
+        "",
+        "Google Sheets only: the form tabs to read, '; '-separated (one more read a cycle); "
+        "a workbook's Form Responses tabs are always read",
+    ),
 }
 
 SETTINGS = TabSpec(

@@ -106,3 +106,38 @@ def rename_tab(tracker: Tracker, old: str, new: str) -> None:
     wb = load_workbook(tracker.path)
     wb[old].title = new
     wb.save(tracker.path)
+
+
+def add_tab(tracker: Tracker, title: str, rows: list[list[Any]]) -> None:
+    """A tab that another tool created, such as Google Forms' responses tab."""
+    if id(tracker) in FAKES:
+        from tests.fake_sheets import Sheet
+
+        fake = FAKES[id(tracker)]
+        sheet = Sheet(max(s.sheet_id for s in fake.sheets) + 1, title)
+        sheet.grid = [list(r) for r in rows]
+        fake.sheets.append(sheet)
+        return
+    if isinstance(tracker, MemoryTracker):
+        tracker.tabs[title] = Tab(title, [str(h) for h in rows[0]], [list(r) for r in rows[1:]])
+        return
+    assert isinstance(tracker, XlsxTracker)
+    wb = load_workbook(tracker.path)
+    ws = wb.create_sheet(title)
+    for row in rows:
+        ws.append(row)
+    wb.save(tracker.path)
+
+
+def set_setting(tracker: Tracker, key: str, value: str) -> None:
+    def change(header: list[Any], rows: list[list[Any]]) -> Grid:
+        k, v = header.index("Key"), header.index("Value")
+        for row in rows:
+            if row[k] == key:
+                row[v] = value
+                return header, rows
+        new = [None] * len(header)
+        new[k], new[v] = key, value
+        return header, [*rows, new]
+
+    edit_tab(tracker, "Settings", change)

@@ -97,8 +97,7 @@ def test_a_crash_between_the_tracker_write_and_the_acknowledgement_duplicates_no
     # The first three steps of a cycle, then the process dies: the connection drops.
     snapshot = sheet.read()
     items = list(mailbox.fetch())
-    zone = read_settings(snapshot).zone
-    plan = plan_intake(snapshot, check_tab(snapshot, REQUESTS), items, zone, NOW)
+    plan = plan_intake(snapshot, check_tab(snapshot, REQUESTS), items, read_settings(snapshot), NOW)
     sheet.write(plan.batch)
     assert mailbox._box is not None
     mailbox._box.client.shutdown()  # no logout, no acknowledgement

@@ -349,6 +349,15 @@ def pick_policy(found: list[str], account: Account | None, text: str, directory:
     return candidates.pop() if len(candidates) == 1 else ""
 
 
+def as_written_in_accounts(policy: str, directory: Directory) -> str:
+    """A policy number a person typed, as Accounts writes it when the agency has it."""
+    for account in directory.accounts:
+        for known in account.policies:
+            if policy_key(known) == policy_key(policy):
+                return known
+    return policy.strip()
+
+
 # --- certificate holder ------------------------------------------------------------------------
 
 _NAME = (

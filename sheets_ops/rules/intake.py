@@ -11,8 +11,8 @@ the tracker and again at write time, is what makes intake exactly-once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sheets_ops.model import (
@@ -23,14 +23,18 @@ from sheets_ops.model import (
     CellValue,
     Channel,
     Request,
+    RequestType,
     Status,
     format_id,
     is_blank,
     parse_id,
 )
 from sheets_ops.rules import directory as directory_
+from sheets_ops.rules import forms
 from sheets_ops.rules.directory import Account, Directory
-from sheets_ops.rules.message import MessageError, parse_message, plain_text
+from sheets_ops.rules.extract import as_written_in_accounts, deadline
+from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line, plain_text
+from sheets_ops.rules.settings import Settings
 from sheets_ops.rules.understand import (
     CLOSED,
     FOLLOW_UP,
@@ -40,6 +44,7 @@ from sheets_ops.rules.understand import (
     Known,
     Threads,
     Understanding,
+    missing_for,
     understand,
 )
 from sheets_ops.sync.mailbox import MailItem
@@ -118,6 +123,7 @@ class IntakePlan:
     handled: list[MailItem] = field(default_factory=list)  # follow-ups and ignored mail
     rejected: list[tuple[MailItem, str]] = field(default_factory=list)
     created: list[Request] = field(default_factory=list)
+    request_rows: list[int] = field(default_factory=list)  # batch rows of `created`
     adopted: dict[str, int] = field(default_factory=dict)  # ID given -> its cell write
     followups: list[tuple[str, Understanding]] = field(default_factory=list)
     ignored: list[Understanding] = field(default_factory=list)
@@ -198,15 +204,61 @@ def thread_text(messages: int, followed_up: datetime | None) -> str:
     return text
 
 
+def form_request(
+    entry: forms.FormEntry, directory: Directory, threads: Threads, zone: ZoneInfo, now: datetime
+) -> tuple[Understanding, datetime, list[MailItem]]:
+    """What intake makes of one form response: the answers mapped to columns win over what
+    the text suggests."""
+    received = entry.received or now
+    sender = str(entry.fields.get("From") or "").strip()
+    summary = str(entry.fields.get("Summary") or "")
+    parsed = Parsed(
+        source=entry.source,
+        received=received,
+        sender=sender.lower(),
+        sender_name="",
+        subject=plain_line(summary),
+        body=entry.text,
+    )
+    u = understand(parsed, directory, threads, zone)
+    changes: dict[str, object] = {"channel": Channel.FORM, "thread_of": "", "ignore": ""}
+    client = str(entry.fields.get("Client") or "").strip()
+    if client and not u.client:
+        changes["client"] = client
+    policy = str(entry.fields.get("Policy #") or "").strip()
+    if policy:
+        changes["policy"] = as_written_in_accounts(policy, directory)
+    kind = str(entry.fields.get("Type") or "").strip()
+    if kind in {t.value for t in RequestType}:
+        changes["type"] = kind
+    holder = str(entry.fields.get("Certificate Holder") or "").strip()
+    if holder:
+        changes["holder"] = holder
+    due = entry.fields.get("Client Deadline")
+    if isinstance(due, datetime):
+        changes["deadline"] = due.date()
+    elif isinstance(due, date):
+        changes["deadline"] = due
+    elif isinstance(due, str) and due.strip():
+        changes["deadline"] = deadline(f"by {due}", received.astimezone(zone).date())
+    if not summary:
+        changes["summary"] = plain_line(" ".join(entry.text.split()[:20])) or "(form response)"
+    changes["sender"] = sender or "Form"
+    u = replace(u, **changes)  # type: ignore[arg-type]
+    return replace(u, missing=missing_for(u, directory)), received, []
+
+
 def plan_intake(
     snapshot: Snapshot,
     requests: Tab,
     items: Iterable[MailItem],
-    zone: ZoneInfo,
+    settings: Settings,
     now: datetime,
     directory: Directory | None = None,
 ) -> IntakePlan:
-    """Decide what a batch of fetched messages changes in the tracker."""
+    """Decide what a batch of fetched messages, and new form responses, change in the
+    tracker."""
+    zone = settings.zone
     directory = directory or directory_.from_snapshot(snapshot)
     threads = Threads.from_snapshot(snapshot)
     plan = IntakePlan()
@@ -249,6 +301,60 @@ def plan_intake(
                 "By": BY_JOB,
             }
             plan.batch.rows.append(NewRow(LOG.name, cells, after=after, after_cell=after_cell))
+
+    def create(u: Understanding, received: datetime, held: list[MailItem]) -> None:
+        """A new Requests row, its Log line, and an info request when details are missing."""
+        nonlocal number
+        parsed = u.parsed
+        rid = format_id(number)
+        number += 1
+        account = directory.account(u.client) if u.client else None
+        request = Request(
+            id=rid,
+            received=local(received, zone),
+            channel=u.channel.value,
+            from_=u.sender,
+            client=u.client or None,
+            policy=u.policy or None,
+            type=u.type,
+            summary=u.summary,
+            certificate_holder=u.holder or None,
+            client_deadline=u.deadline,
+            status=(Status.NEEDS_INFO if u.missing else Status.NEW).value,
+            missing_info="; ".join(u.missing) or None,
+            thread="1 message",
+            context=context_for(u, account, requests),
+            source=parsed.source,
+        )
+        at_row = len(plan.batch.rows)
+        row_of_source[parsed.source] = at_row
+        if held:
+            plan.rows_for[at_row] = list(held)
+        plan.batch.rows.append(
+            NewRow(REQUESTS.name, request.to_cells(), dedupe="Source", unique="ID")
+        )
+        plan.created.append(request)
+        plan.request_rows.append(at_row)
+        detail = f"{u.channel.value} from {u.sender}: {u.type}"
+        if u.client:
+            detail += f" for {u.client}"
+        if parsed.notes:
+            detail += f" ({'; '.join(parsed.notes)})"
+        log_row(rid, CAPTURED, "", detail, after=at_row)
+        if u.missing and "@" in u.sender and u.channel in (Channel.EMAIL, Channel.FORM):
+            reply_to = parsed.source if parsed.source.startswith("<") else ""
+            ask = InfoRequest(rid, u.sender, u.client, u.summary, u.missing, u.type, reply_to)
+            plan.info_requests.append((at_row, ask))
+            log_row(
+                rid,
+                INFO_REQUESTED,
+                ask.message_id,
+                f"to {u.sender}: {'; '.join(u.missing)}",
+                after=at_row,
+            )
+        threads.add(
+            Known(rid, u.sender, u.policy, local(received, zone), True, u.type), parsed.source
+        )
 
     # Rows a person typed in with no ID (a phone call) become Manual requests.
     id_col = requests.columns()["id"]
@@ -317,50 +423,11 @@ def plan_intake(
             threads.by_message[parsed.source] = rid
             threads.handled.add(parsed.source)
             continue
-        rid = format_id(number)
-        number += 1
-        account = directory.account(u.client) if u.client else None
-        request = Request(
-            id=rid,
-            received=local(parsed.received, zone),
-            channel=u.channel.value,
-            from_=u.sender,
-            client=u.client or None,
-            policy=u.policy or None,
-            type=u.type,
-            summary=u.summary,
-            certificate_holder=u.holder or None,
-            client_deadline=u.deadline,
-            status=(Status.NEEDS_INFO if u.missing else Status.NEW).value,
-            missing_info="; ".join(u.missing) or None,
-            thread="1 message",
-            context=context_for(u, account, requests),
-            source=parsed.source,
-        )
-        at_row = len(plan.batch.rows)
-        row_of_source[parsed.source] = at_row
-        plan.rows_for[at_row] = [item]
-        plan.batch.rows.append(
-            NewRow(REQUESTS.name, request.to_cells(), dedupe="Source", unique="ID")
-        )
-        plan.created.append(request)
-        detail = f"{u.channel.value} from {u.sender}: {u.type}"
-        if u.client:
-            detail += f" for {u.client}"
-        if parsed.notes:
-            detail += f" ({'; '.join(parsed.notes)})"
-        log_row(rid, CAPTURED, "", detail, after=at_row)
-        if u.missing and u.channel is Channel.EMAIL:
-            reply_to = parsed.source if parsed.source.startswith("<") else ""
-            ask = InfoRequest(rid, parsed.sender, u.client, u.summary, u.missing, u.type, reply_to)
-            plan.info_requests.append((at_row, ask))
-            log_row(
-                rid,
-                INFO_REQUESTED,
-                ask.message_id,
-                f"to {parsed.sender}: {'; '.join(u.missing)}",
-                after=at_row,
-            )
-        received = local(parsed.received, zone)
-        threads.add(Known(rid, u.sender, u.policy, received, True, u.type), parsed.source)
+        create(u, parsed.received, [item])
+
+    for tab in forms.form_tabs(snapshot):
+        for entry in forms.entries(tab, forms.column_map(settings.get("Form Columns")), zone):
+            if entry.source in sources or entry.source in row_of_source:
+                continue
+            create(*form_request(entry, directory, threads, zone, now))
     return plan

@@ -8,7 +8,7 @@ follow-up on an existing row, or a logged "ignored".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -206,19 +206,6 @@ def understand(
     effective = effective_date(about, sent)
     known_contact = bool(match and (match.by in ("address", "domain", "phone")))
     sender = phone or parsed.sender
-    checks = {
-        "client": account.name if account else "",
-        "policy #": policy,
-        "policy": policy,
-        "certificate holder": holder,
-        "client deadline": due,
-        "deadline": due,
-        "effective date": effective,
-    }
-    required = directory.required.get(kind, ())
-    missing = tuple(
-        f for f in required if f.strip().lower() in checks and not checks[f.strip().lower()]
-    )
     written = policy if found else ""  # a policy the sender wrote, not one intake inferred
     wall_clock = parsed.received.astimezone(zone).replace(tzinfo=None)  # as the sheet holds it
     thread_of, how = threads.find(parsed, sender, written, kind, wall_clock)
@@ -229,7 +216,7 @@ def understand(
         summary = plain_line(f"Text from {call.phone or parsed.sender}: {call.words}")
     else:
         summary = plain_line(subject) if subject else plain_line(" ".join(words.split()[:16]))
-    return Understanding(
+    u = Understanding(
         parsed=parsed,
         channel=channel,
         sender=sender,
@@ -243,10 +230,29 @@ def understand(
         holder=holder,
         deadline=due,
         effective=effective,
-        missing=missing,
+        missing=(),
         words=words,
         call=call,
         thread_of=thread_of,
         thread_how=how,
         ignore=parsed.auto_reply or parsed.bulk,
+    )
+    return replace(u, missing=missing_for(u, directory))
+
+
+def missing_for(u: Understanding, directory: Directory) -> tuple[str, ...]:
+    """What the request's Type needs (Routing, Required Info) that intake did not find.
+    Fields intake cannot check (anything but the ones below) are left to the CSR."""
+    checks: dict[str, object] = {
+        "client": u.client,
+        "policy #": u.policy,
+        "policy": u.policy,
+        "certificate holder": u.holder,
+        "client deadline": u.deadline,
+        "deadline": u.deadline,
+        "effective date": u.effective,
+    }
+    required = directory.required.get(u.type, ())
+    return tuple(
+        f for f in required if f.strip().lower() in checks and not checks[f.strip().lower()]
     )

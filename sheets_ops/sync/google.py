@@ -58,6 +58,7 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    seed_rows,
     spec_for,
 )
 
@@ -245,32 +246,49 @@ class GoogleTracker:
     # reading -----------------------------------------------------------------------------
 
     def read(self) -> Snapshot:
-        titles = [spec.name for spec in TABS]
+        """Every contract tab in one values:batchGet; the form tabs named in Settings (Form
+        Tabs) in one more, only when there are any."""
+        try:
+            tabs = self._read([spec.name for spec in TABS], keep=lambda t: spec_for(t) is not None)
+            settings = Snapshot(tabs).tab("Settings")
+            forms: list[str] = []
+            if settings is not None:
+                for _row, rec in settings.records():
+                    if normalize_header(rec.get("key")) == "form tabs":
+                        forms = [t.strip() for t in str(rec.get("value") or "").split(";")]
+            forms = [t for t in forms if t and Snapshot(tabs).tab(t) is None]
+            if forms:
+                wanted = {normalize_header(t) for t in forms}
+                tabs.update(self._read(forms, keep=lambda t: normalize_header(t) in wanted))
+        except (APIError, requests.RequestException) as e:
+            raise self._error(e) from e
+        return Snapshot(tabs)
+
+    def _read(self, titles: list[str], keep: Callable[[str], bool]) -> dict[str, Tab]:
         params = {
             "valueRenderOption": "UNFORMATTED_VALUE",
             "dateTimeRenderOption": "SERIAL_NUMBER",
             "majorDimension": "ROWS",
         }
         try:
-            try:
-                answer = self.http.values_batch_get(
-                    self.key, [quote_title(t) for t in titles], params=dict(params)
-                )
-            except APIError as e:
-                if e.response.status_code != 400:
-                    raise
-                # A contract tab is missing or named differently: ask which tabs there are.
-                titles = [t for t in self._titles() if spec_for(t) is not None]
-                answer = self.http.values_batch_get(
-                    self.key, [quote_title(t) for t in titles], params=dict(params)
-                )
-        except (APIError, requests.RequestException) as e:
-            raise self._error(e) from e
+            answer = self.http.values_batch_get(
+                self.key, [quote_title(t) for t in titles], params=dict(params)
+            )
+        except APIError as e:
+            if e.response.status_code != 400:
+                raise
+            # A tab is missing or named differently: ask which tabs there are.
+            titles = [t for t in self._titles() if keep(t)]
+            if not titles:
+                return {}
+            answer = self.http.values_batch_get(
+                self.key, [quote_title(t) for t in titles], params=dict(params)
+            )
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", []), strict=False):
             tabs[title] = _tab_from_values(title, value_range.get("values", []))
             self._headers[normalize_header(title)] = (title, list(tabs[title].header))
-        return Snapshot(tabs)
+        return tabs
 
     def _titles(self) -> list[str]:
         meta = self.http.fetch_sheet_metadata(
@@ -705,17 +723,16 @@ def _init_sheet(
                     }
                 }
             )
-    has_data = any(any(str(v).strip() for v in row) for row in values[1:])
-    if spec.seed and not has_data:
-        names = [c.name for c in spec.columns + spec.optional]
+    seeds, said = seed_rows(spec, Tab(spec.name, header, [list(r) for r in values[1:]]))
+    if seeds:
         rows = []
-        for seed in spec.seed:
+        for seed in seeds:
             row: list[CellValue] = [None] * used
-            for name, value in zip(names, seed, strict=False):
+            for name, value in seed.items():
                 row[positions[name]] = value
             rows.append({"values": [cell_data(v) for v in row]})
         out.append({"appendCells": {"sheetId": sheet_id, "rows": rows, "fields": VALUE_FIELDS}})
-        done.append(f"filled {spec.name} with defaults")
+        done.append(said)
     return out
 
 

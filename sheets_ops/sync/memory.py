@@ -19,6 +19,7 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    seed_rows,
 )
 
 
@@ -61,13 +62,13 @@ class MemoryTracker:
                 if normalize_header(column.name) not in have:
                     tab.header.append(column.name)
                     done.append(f'added header "{column.name}" to {spec.name}')
-            if spec.seed and not any(any(v not in (None, "") for v in r) for r in tab.rows):
-                cols = tab.columns()
-                names = [c.name for c in spec.columns + spec.optional]
-                for seed in spec.seed:
-                    row: list[CellValue] = [None] * len(tab.header)
-                    for name, value in zip(names, seed, strict=False):
-                        row[cols[normalize_header(name)]] = value
-                    tab.rows.append(row)
-                done.append(f"filled {spec.name} with defaults")
+            rows, said = seed_rows(spec, tab)
+            cols = tab.columns()
+            for seed in rows:
+                row: list[CellValue] = [None] * len(tab.header)
+                for name, value in seed.items():
+                    row[cols[normalize_header(name)]] = value
+                tab.rows.append(row)
+            if said:
+                done.append(said)
         return done

@@ -119,6 +119,21 @@ def header_problems(tab: Tab | None, spec: TabSpec) -> list[str]:
     return problems
 
 
+def seed_rows(spec: TabSpec, tab: Tab) -> tuple[list[dict[str, CellValue]], str]:
+    """The default rows `init` adds to a tab, and how to say so: all of them to an empty tab;
+    to a keyed one (Settings) those whose key is missing; none otherwise."""
+    names = [c.name for c in spec.columns + spec.optional]
+    rows: list[dict[str, CellValue]] = [dict(zip(names, seed, strict=False)) for seed in spec.seed]
+    if not any(not is_blank(v) for row in tab.rows for v in row):
+        return rows, f"filled {spec.name} with defaults" if rows else ""
+    if spec.key is None:
+        return [], ""
+    have = {normalize_header(v) for v in tab.values(spec.key) if not is_blank(v)}
+    new = [r for r in rows if normalize_header(r.get(spec.key)) not in have]
+    keys = ", ".join(str(r.get(spec.key)) for r in new)
+    return new, f"added {keys} to {spec.name}" if new else ""
+
+
 def check_tab(snapshot: Snapshot, spec: TabSpec) -> Tab:
     """The tab, or a HeaderError naming the first problem."""
     tab = snapshot.tab(spec.name)

@@ -46,9 +46,11 @@ from sheets_ops.sync.tracker import (
     TabPlan,
     TrackerError,
     WriteReport,
+    last_used_row,
     merge_report,
     normalize_header,
     plan_batch,
+    seed_rows,
 )
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
@@ -318,11 +320,6 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
     have = {normalize_header(h): j + 1 for j, h in enumerate(header) if not is_blank(h)}
     used = max((j for j in have.values()), default=0)
     fresh = not have  # a tab init just created: report it once, not header by header
-    had_data = any(
-        not is_blank(cell_value(v))
-        for row in ws.iter_rows(min_row=2, values_only=True)
-        for v in row
-    )
     positions: dict[str, int] = {}
     for column in spec.columns + spec.optional:
         j = have.get(normalize_header(column.name))
@@ -355,12 +352,14 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
     _dropdowns(ws, spec, positions)
     if spec.name == "Requests":
         _sla_colours(ws, positions["SLA"])
-    if spec.seed and not had_data:
-        names = [c.name for c in spec.columns + spec.optional]
-        for i, seed in enumerate(spec.seed):
-            for name, value in zip(names, seed, strict=False):
-                put(ws.cell(row=2 + i, column=positions[name]), value)
-        done.append(f"filled {spec.name} with defaults")
+    tab = _tab_from_rows(ws.title, ws.iter_rows(values_only=True))
+    rows, said = seed_rows(spec, tab)
+    start = last_used_row(tab) + 2
+    for i, row in enumerate(rows):
+        for name, value in row.items():
+            put(ws.cell(row=start + i, column=positions[name]), value)
+    if said:
+        done.append(said)
     return done
 
 
