@@ -40,10 +40,10 @@ class CycleResult:
 
     @property
     def new(self) -> int:
-        """Requests added: from messages and from rows people typed in."""
-        created = sum(1 for i in self.plan.request_rows if self.report.row_outcomes[i] == ADDED)
+        """Requests added: from messages, form responses and rows people typed in."""
         if self.dry_run:
             return len(self.plan.created) + len(self.plan.adopted)
+        created = sum(1 for i in self.plan.request_rows if self.report.row_outcomes[i] == ADDED)
         adopted = sum(1 for n in self.plan.adopted.values() if n in self.report.cells_done)
         return created + adopted
 
