@@ -26,6 +26,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.cycle_xlsx
 	$(BIN)/python -m benchmarks.google_calls
+	$(BIN)/python -m benchmarks.inspect_speed
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
