@@ -69,12 +69,16 @@ class CycleResult:
             f"{self.already} already in the tracker",
         ]
         if self.plan.followups:
-            parts.append(f"{len(self.plan.followups)} follow-ups")
+            parts.append(_count(len(self.plan.followups), "follow-up"))
         if self.plan.ignored:
             parts.append(f"{len(self.plan.ignored)} ignored")
         if self.emails:
-            parts.append(f"{self.emails} emails queued")
+            parts.append(_count(self.emails, "email") + " queued")
         return ", ".join(parts) + f" ({self.seconds:.1f} s)"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def run_cycle(

@@ -155,6 +155,7 @@ class Sample:
     subject: str
     body: str
     html: bool = False
+    reply_to: int = 0  # the sample this one answers
 
 
 SAMPLES = [
@@ -238,6 +239,7 @@ SAMPLES = [
         "RE: Question about my invoice",
         "Following up on this - the due date is Monday. Can someone call me?\n\n"
         "> Hello, I got an invoice for $1,842 but I thought my BOP was paid in full.",
+        reply_to=3,
     ),
     Sample(
         "2026-11-18 09:10",
@@ -338,6 +340,8 @@ def sample_message(index: int, sample: Sample) -> tuple[str, bytes]:
         msg["Subject"] = sample.subject
     msg["Date"] = format_datetime(sent)
     msg["Message-ID"] = f"<demo-{index:03d}@lakeshore-demo.example>"
+    if sample.reply_to:
+        msg["In-Reply-To"] = f"<demo-{sample.reply_to:03d}@lakeshore-demo.example>"
     if sample.html:
         msg.set_content(sample.body, subtype="html")
     else:
@@ -399,8 +403,10 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
     if reference:
         tracker.write(reference)
         say(f"  filled {', '.join(reference.tabs())} with a sample agency")
-    requests = snapshot.tab(REQUESTS.name)
-    captured = {str(v) for v in requests.values("Source")} if requests else set()
+    captured = set()  # what earlier runs took in: a row's Source, or a Log line's key
+    for tab, column in ((REQUESTS.name, "Source"), ("Log", "Old")):
+        if (found := snapshot.tab(tab)) is not None:
+            captured |= {str(v) for v in found.values(column) if v}
     written = 0
     for i, sample in enumerate(SAMPLES, 1):
         name, raw = sample_message(i, sample)

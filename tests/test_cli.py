@@ -64,7 +64,9 @@ def test_the_demo_builds_a_sample_agency_and_captures_every_message(
 ) -> None:
     code, out, _err = run(capsys, "demo")
     assert code == 0
-    assert f"Demo agency ready: demo/tracker.xlsx ({len(SAMPLES)} requests)" in out
+    fresh = [s for s in SAMPLES if not s.reply_to]  # a reply joins its request
+    assert f"Demo agency ready: demo/tracker.xlsx ({len(fresh)} requests)" in out
+    assert "1 follow-up," in out
     wb = load_workbook(agency / "demo" / "tracker.xlsx")
     for spec in TABS:
         assert [c.value for c in wb[spec.name][1]][: len(spec.headers)] == list(spec.headers)
@@ -72,13 +74,16 @@ def test_the_demo_builds_a_sample_agency_and_captures_every_message(
         assert wb[tab].max_row > 3, tab
     tracker = XlsxTracker(agency / "demo" / "tracker.xlsx")
     rows = requests(tracker)
-    assert len(rows) == len(SAMPLES) >= 20
-    assert len({r["Source"] for r in rows}) == len(SAMPLES)
+    assert len(SAMPLES) >= 20
+    assert len(rows) == len(fresh)
+    assert len({r["Source"] for r in rows}) == len(fresh)
+    assert {r["Channel"] for r in rows} == {"Email", "Voicemail", "Text"}
+    assert list((agency / "demo" / "outbox").glob("info-request-*.eml"))
     assert list((agency / "demo" / "inbox").glob("*.eml")) == []
 
     code, out, _err = run(capsys, "demo")  # again: nothing doubles
     assert code == 0 and out.startswith("0 new")
-    assert len(requests(tracker)) == len(SAMPLES)
+    assert len(requests(tracker)) == len(fresh)
 
     (agency / "demo" / "tracker.xlsx").rename(agency / "tracker.xlsx")
     (agency / "demo" / "inbox").rename(agency / "inbox")
