@@ -18,13 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sheets_ops.model import REQUESTS
+from sheets_ops.model import REQUESTS, CellValue, is_blank
 from sheets_ops.reports.emails import info_request_email
+from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
+from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.mailbox import MailItem, MailSource
 from sheets_ops.sync.outbox import FolderOutbox
-from sheets_ops.sync.tracker import ADDED, PRESENT, Tracker, WriteReport, check_tab
+from sheets_ops.sync.state import StateDir
+from sheets_ops.sync.tracker import ADDED, PRESENT, CellWrite, Tab, Tracker, WriteReport, check_tab
 
 DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
 
@@ -32,6 +35,7 @@ DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
 @dataclass
 class CycleResult:
     plan: IntakePlan
+    review: Review = field(default_factory=Review)
     report: WriteReport = field(default_factory=WriteReport)
     acknowledged: int = 0
     emails: int = 0  # written to the outbox
@@ -72,9 +76,47 @@ class CycleResult:
             parts.append(_count(len(self.plan.followups), "follow-up"))
         if self.plan.ignored:
             parts.append(f"{len(self.plan.ignored)} ignored")
+        if self.review.edits:
+            parts.append(_count(self.review.edits, "edit") + " seen")
+        if self.review.escalations:
+            parts.append(_count(len(self.review.escalations), "escalation"))
         if self.emails:
             parts.append(_count(self.emails, "email") + " queued")
         return ", ".join(parts) + f" ({self.seconds:.1f} s)"
+
+
+def _seen_after(looked: Review, plan: IntakePlan, report: WriteReport) -> dict[str, dict[str, str]]:
+    """People's cells as this cycle leaves them: what was read, plus the human* cells the job
+    filled itself (an Owner it routed is not a person's edit next time)."""
+    seen = {rid: dict(cells) for rid, cells in looked.seen.items()}
+    for n, write in enumerate(plan.batch.cells):
+        if n in report.cells_done and write.key and write.column in HUMAN_COLUMNS:
+            seen.setdefault(write.key, {})[write.column] = cell_text(write.value)
+    for i in plan.request_rows:
+        if report.row_outcomes[i] == ADDED:
+            cells = plan.batch.rows[i].cells
+            seen[str(cells["ID"])] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
+    return seen
+
+
+def _typed_in(
+    plan: IntakePlan, requests: Tab
+) -> list[tuple[int, dict[str, CellValue], dict[str, CellValue]]]:
+    """(sheet row, cells, cells before the review) of each row a person typed without an ID,
+    with the ID and fills intake gives it."""
+    out = []
+    for index in plan.adopted.values():
+        row = plan.batch.cells[index].row
+        values = requests.rows[row - 2] if 0 <= row - 2 < len(requests.rows) else []
+        cells: dict[str, CellValue] = {
+            h: values[j]
+            for j, h in enumerate(requests.header)
+            if j < len(values)
+            if not is_blank(values[j])
+        }
+        cells.update({c.column: c.value for c in plan.batch.cells if c.key == "" and c.row == row})
+        out.append((row, cells, dict(cells)))
+    return out
 
 
 def _count(n: int, thing: str) -> str:
@@ -87,6 +129,7 @@ def run_cycle(
     now: datetime,
     *,
     outbox: FolderOutbox | None = None,
+    state: StateDir | None = None,
     mail_from: str = DEFAULT_SENDER,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
@@ -106,8 +149,31 @@ def run_cycle(
         items.append(item)
         if len(items) % 250 == 0:
             say(f"read {len(items)} messages from {mailbox.name}")
-    plan = plan_intake(snapshot, requests, items, settings, now)
-    result = CycleResult(plan, dry_run=dry_run)
+    directory = directory_.from_snapshot(snapshot)
+    plan = plan_intake(snapshot, requests, items, settings, now, directory)
+    wall = now.astimezone(settings.zone).replace(tzinfo=None)
+    seen_before = state.load_seen() if state is not None else None
+    created_cells = [plan.batch.rows[i].cells for i in plan.request_rows]
+    typed = _typed_in(plan, requests)  # rows people typed, as they will be once adopted
+    looked = review(
+        snapshot,
+        requests,
+        directory,
+        settings.calendar,
+        settings.values,
+        wall,
+        seen_before,
+        created_cells + [cells for _row, cells, _before in typed],
+    )
+    for row, cells, before in typed:  # what the review added goes in with the adoption
+        for column, value in cells.items():
+            if column not in before:
+                plan.batch.cells.append(
+                    CellWrite(REQUESTS.name, "", row, column, value, only_if=None)
+                )
+    plan.batch.cells.extend(looked.batch.cells)
+    plan.batch.rows.extend(looked.batch.rows)
+    result = CycleResult(plan, review=looked, dry_run=dry_run)
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
@@ -121,6 +187,8 @@ def run_cycle(
             done.extend(held)
     mailbox.acknowledge(done)
     result.acknowledged = len(done)
+    if state is not None:
+        state.save_seen(_seen_after(looked, plan, result.report))
     for item, reason in plan.rejected:
         mailbox.reject(item, reason)
     if outbox is not None:

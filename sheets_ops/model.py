@@ -144,7 +144,22 @@ REQUESTS = TabSpec(
         _j("Source", "the message key used for exactly-once intake", 30),
     ),
     key="ID",
+    optional=tuple(
+        _h(
+            step,
+            "a close-checklist step (Routing, Close Checklist): Yes when done",
+            11,
+            choices=("Yes", "No"),
+        )
+        for step in ("Carrier Confirmed", "Billing Adjusted", "Client Notified", "Certificate Sent")
+    ),
 )
+
+# What must be ticked before a request of a Type is really done (Routing, Close Checklist).
+DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
+    "Endorsement": ("Carrier Confirmed", "Billing Adjusted", "Client Notified"),
+    "COI": ("Certificate Sent",),
+}
 
 TEAM = TabSpec(
     "Team",
@@ -186,6 +201,7 @@ ROUTING = TabSpec(
         _h("Required Info", "fields this type needs, '; '-separated", 36),
     ),
     key="Type",
+    optional=(_h("Close Checklist", "Requests columns to tick before Done, '; '-separated", 36),),
 )
 
 # Rule kinds (the Rules tab's "Rule" column)
@@ -297,6 +313,11 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     "Digest Times": ("08:30; 13:30", "when escalation digests go out"),
     "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
     "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
+    "Due Soon Hours": ("4", "business hours before Due when SLA turns Due soon"),
+    "Escalate After Idle": (
+        "24",
+        "business hours untouched before the first reminder (Routing may set it per Type)",
+    ),
     "Form Columns": (
         "Timestamp=Received; Email Address=From; Email=From; Phone=From; Client=Client; "
         "Company=Client; Business Name=Client; Policy Number=Policy #; Policy #=Policy #; "

@@ -153,6 +153,7 @@ class FakeSheets:
         sheet = self.sheet(title)
         sheet.grid = [list(r) for r in rows]
         sheet.rows = max(sheet.rows, len(rows))
+        sheet.columns = max([sheet.columns, *(len(r) for r in rows)])
 
     def calls_of(self, *kinds: str) -> list[Call]:
         return [c for c in self.calls if c.kind in kinds]

@@ -46,6 +46,8 @@ def fill_requests(fake: FakeSheets, count: int) -> None:
         row[header.index("From")] = f"old{n}@example.com"
         row[header.index("Summary")] = f"older request {n}"
         row[header.index("Status")] = "Done"
+        row[header.index("Closed")] = 46000 + n / 100 + 1
+        row[header.index("SLA")] = "Closed"
         row[header.index("Source")] = f"<old-{n}@example.com>"
         rows.append(row)
     fake.set_values("Requests", [header, *rows])
@@ -78,7 +80,9 @@ def test_a_20000_row_tracker_cycles_in_at_most_3_api_calls(
     assert rows[20_000]["Channel"] == "Manual"
 
     sheets_api.clear_calls()
-    assert run_cycle(google_tracker, inbox, NOW).new == 0
+    again = run_cycle(google_tracker, inbox, NOW)
+    assert again.new == 0
+    assert (again.plan.batch.cells, again.plan.batch.rows) == ([], [])
     assert api_calls(sheets_api) == ["batchGet"]  # nothing changed: nothing written
 
 
@@ -271,7 +275,7 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
     assert tracker.init(TABS) == []
     assert api_calls(sheets_api) == ["get", "batchGet", "batchUpdate"]
     assert len(sheets_api.sheet("Requests").conditional) == 4
-    assert len(sheets_api.sheet("Requests").validations) == 3
+    assert len(sheets_api.sheet("Requests").validations) == 7  # and the four checklist steps
 
 
 def test_init_repairs_a_missing_header_and_keeps_data(
@@ -280,9 +284,9 @@ def test_init_repairs_a_missing_header_and_keeps_data(
     header = [h for h in REQUESTS.headers if h != "Context"]
     sheets_api.set_values("Requests", [header, ["REQ-000001"] + [None] * 20 + ["keep"]])
     done = google_tracker.init(TABS)
-    assert done == ['added header "Context" to Requests']
+    assert done[0] == 'added header "Context" to Requests'
     values = sheets_api.values("Requests")
-    assert values[0][-1] == "Context"
+    assert values[0][len(header)] == "Context"  # after the headers that were there
     assert values[1][0] == "REQ-000001" and values[1][21] == "keep"
 
 

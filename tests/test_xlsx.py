@@ -83,7 +83,7 @@ def test_init_again_adds_what_is_missing_and_deletes_nothing(xlsx_tracker: XlsxT
     )
     assert xlsx_tracker.init(TABS) == []
     ws = load_workbook(xlsx_tracker.path)["Requests"]
-    assert len(ws.data_validations.dataValidation) == 3  # laid anew, not stacked
+    assert len(ws.data_validations.dataValidation) == 7  # laid anew, not stacked
 
 
 def test_settings_start_with_defaults_and_keep_what_the_owner_wrote(

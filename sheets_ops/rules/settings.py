@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sheets_ops.model import SETTING_DEFAULTS, SETTINGS
+from sheets_ops.model import HOLIDAYS, SETTING_DEFAULTS, SETTINGS
+from sheets_ops.rules.clock import Calendar, CalendarError, parse_days, parse_hours
 from sheets_ops.sync.tracker import (
     HeaderError,
     Snapshot,
@@ -17,8 +19,9 @@ from sheets_ops.sync.tracker import (
 
 @dataclass(frozen=True)
 class Settings:
-    values: dict[str, str]
+    values: dict[str, str]  # by normalized key
     zone: ZoneInfo
+    calendar: Calendar
 
     def get(self, key: str) -> str:
         return self.values.get(normalize_header(key), SETTING_DEFAULTS.get(key, ("", ""))[0])
@@ -46,4 +49,29 @@ def read_settings(snapshot: Snapshot) -> Settings:
             f'Settings tab: Time Zone "{zone_name}" is not a time zone; '
             "use a name like America/Chicago"
         ) from None
-    return Settings(values, zone)
+
+    def setting(key: str) -> str:
+        return values.get(normalize_header(key), SETTING_DEFAULTS[key][0])
+
+    try:
+        opens, closes = parse_hours(setting("Business Hours"))
+        days = parse_days(setting("Business Days"))
+    except CalendarError as e:
+        raise TrackerError(f"Settings tab: {e}") from None
+    holidays = []
+    tab = snapshot.tab(HOLIDAYS.name)
+    if tab is not None and not header_problems(tab, HOLIDAYS):
+        for value in tab.values("Date"):
+            if isinstance(value, datetime):
+                holidays.append(value.date())
+            elif isinstance(value, date):
+                holidays.append(value)
+            elif isinstance(value, str) and value.strip():
+                try:
+                    holidays.append(date.fromisoformat(value.strip()[:10]))
+                except ValueError:
+                    raise TrackerError(
+                        f'Holidays tab: "{value}" is not a date; write it like 2026-12-25'
+                    ) from None
+    calendar = Calendar(zone, opens, closes, days, tuple(sorted(holidays)))
+    return Settings(values, zone, calendar)

@@ -364,13 +364,13 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
 
 
 def _dropdowns(ws: Worksheet, spec: TabSpec, positions: dict[str, int]) -> None:
-    for column in spec.columns:
-        if not column.choices:
-            continue
+    listed = [c for c in spec.columns + spec.optional if c.choices]
+    ours = {'"' + ",".join(c.choices) + '"' for c in listed}
+    for dv in list(ws.data_validations.dataValidation):
+        if dv.formula1 in ours:  # laid by an earlier init: lay them anew where the columns are
+            ws.data_validations.dataValidation.remove(dv)
+    for column in listed:
         formula = '"' + ",".join(column.choices) + '"'
-        for dv in list(ws.data_validations.dataValidation):
-            if dv.formula1 == formula:  # ours, from an earlier init: lay it anew
-                ws.data_validations.dataValidation.remove(dv)
         letter = get_column_letter(positions[column.name])
         dv = DataValidation(
             type="list",

@@ -1,0 +1,148 @@
+"""The SLA clock: business hours in the agency's zone, across weekends, holidays and DST.
+
+Every moment is converted to the agency's wall clock before it is measured: a business day
+runs from opening to closing time on the agency's clock, whatever the UTC offset that day.
+`elapsed(moment)` counts business seconds from a fixed origin, so the business time between
+two moments is a subtraction; weeks are counted by arithmetic and holidays by bisection, so
+the cost does not grow with the length of the span.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+ORIGIN = date(2000, 1, 3)  # a Monday, before any request this tool will see
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class CalendarError(ValueError):
+    """A business-hours setting that cannot be read; the text names the setting."""
+
+
+def parse_hours(text: str) -> tuple[time, time]:
+    """ "08:00-17:00", "8-17", "8:30 am - 5 pm" -> (opening, closing)."""
+    parts = re.split(r"\s*(?:-|\u2013|to)\s*", text.strip().lower())
+    if len(parts) != 2:
+        raise CalendarError(f'Business Hours "{text}" is not like 08:00-17:00')
+    times = []
+    for part in parts:
+        m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?", part)
+        if not m:
+            raise CalendarError(f'Business Hours "{text}" is not like 08:00-17:00')
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if m.group(3) == "pm" and hour < 12:
+            hour += 12
+        if m.group(3) == "am" and hour == 12:
+            hour = 0
+        if hour > 23 or minute > 59:
+            raise CalendarError(f'Business Hours "{text}" has an impossible time')
+        times.append(time(hour, minute))
+    if times[0] >= times[1]:
+        raise CalendarError(f'Business Hours "{text}": opening must come before closing')
+    return times[0], times[1]
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """ "Mon-Fri", "Mon, Tue, Thu", "Mon-Sat" -> weekday numbers (Monday 0)."""
+    days: set[int] = set()
+    for chunk in re.split(r"[,;]\s*", text.strip().lower()):
+        if not chunk:
+            continue
+        ends = re.split(r"\s*(?:-|\u2013|to)\s*", chunk)
+        try:
+            numbers = [_DAYS.index(e[:3]) for e in ends]
+        except ValueError:
+            raise CalendarError(f'Business Days "{text}" is not like Mon-Fri') from None
+        if len(numbers) == 1:
+            days.add(numbers[0])
+        else:
+            start, end = numbers[0], numbers[-1]
+            span = range(start, end + 1) if start <= end else [*range(start, 7), *range(end + 1)]
+            days.update(span)
+    if not days:
+        raise CalendarError(f'Business Days "{text}" names no day')
+    return frozenset(days)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    zone: ZoneInfo
+    opens: time = time(8, 0)
+    closes: time = time(17, 0)
+    days: frozenset[int] = frozenset(range(5))
+    holidays: tuple[date, ...] = ()  # sorted
+    _workday_holidays: tuple[int, ...] = field(default=(), compare=False)
+    _holiday_set: frozenset[int] = field(default=frozenset(), compare=False)
+
+    def __post_init__(self) -> None:
+        ordinals = sorted(d.toordinal() for d in set(self.holidays) if d.weekday() in self.days)
+        object.__setattr__(self, "_workday_holidays", tuple(ordinals))
+        object.__setattr__(self, "_holiday_set", frozenset(ordinals))
+
+    @property
+    def day_seconds(self) -> int:
+        return (
+            self.closes.hour * 60 + self.closes.minute - self.opens.hour * 60 - self.opens.minute
+        ) * 60
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() in self.days and day.toordinal() not in self._holiday_set
+
+    def business_days_before(self, day: date) -> int:
+        """Business days from ORIGIN up to (not including) `day`."""
+        span = (day - ORIGIN).days
+        weeks, rest = divmod(span, 7)
+        count = weeks * len(self.days)
+        start = ORIGIN.weekday()
+        count += sum(1 for i in range(rest) if (start + i) % 7 in self.days)
+        count -= bisect.bisect_left(self._workday_holidays, day.toordinal()) - bisect.bisect_left(
+            self._workday_holidays, ORIGIN.toordinal()
+        )
+        return count
+
+    def elapsed(self, moment: datetime) -> int:
+        """Business seconds from ORIGIN to `moment` (aware, or naive agency wall-clock time)."""
+        local = moment.astimezone(self.zone).replace(tzinfo=None) if moment.tzinfo else moment
+        day = local.date()
+        seconds = self.business_days_before(day) * self.day_seconds
+        if self.is_business_day(day):
+            into = (local - datetime.combine(day, self.opens)).total_seconds()
+            seconds += int(min(max(into, 0), self.day_seconds))
+        return seconds
+
+    def hours_between(self, start: datetime, end: datetime) -> float:
+        """Business hours from `start` to `end`; 0 when `end` is not later."""
+        return max(0, self.elapsed(end) - self.elapsed(start)) / 3600
+
+    def add_hours(self, start: datetime, hours: float) -> datetime:
+        """The agency wall-clock moment `hours` business hours after `start` (naive)."""
+        local = start.astimezone(self.zone).replace(tzinfo=None) if start.tzinfo else start
+        left = hours * 3600
+        day = local.date()
+        while True:
+            if self.is_business_day(day):
+                opens = datetime.combine(day, self.opens)
+                closes = datetime.combine(day, self.closes)
+                begin = max(opens, min(local, closes)) if day == local.date() else opens
+                available = (closes - begin).total_seconds()
+                if left <= available:
+                    return begin + timedelta(seconds=left)
+                left -= available
+            day += timedelta(days=1)
+
+    def add_days(self, start: date, days: int) -> date:
+        """The business day `days` business days after `start`."""
+        day = start
+        while days > 0:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                days -= 1
+        return day
+
+    def close_of(self, day: date) -> datetime:
+        """Closing time on that day (naive agency wall clock): a deadline's last moment."""
+        return datetime.combine(day, self.closes)
