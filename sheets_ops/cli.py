@@ -6,19 +6,22 @@ Exit status: 0 done; 1 failed while running; 2 bad usage or configuration (one c
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import TABS
+from sheets_ops.rules.review import Escalation
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.mailbox import MailboxError
+from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import TrackerError
 
 MAIN_HELP = """\
@@ -37,6 +40,7 @@ examples:
   sheets-ops run --once                capture new mail into the tracker, once
   sheets-ops run --once --dry-run      show what a cycle would write, write nothing
   sheets-ops inspect message.eml       what intake understands of a message
+  sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00   what would escalate
   sheets-ops COMMAND --help            more about one command
 """
 
@@ -51,6 +55,17 @@ certificate holder, deadline, complexity, whether it is a new request, what is m
 without touching the tracker. Files are read in the order given: a later file that replies to
 an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's headers; without
 it, the tracker's Accounts tab is used.
+"""
+
+SIMULATE_EXAMPLES = """\
+examples:
+  sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00
+  sheets-ops simulate --from 2026-11-30 --to 2026-12-31 --step 4h
+
+Replays the period over the tracker as it is now, under the current Settings and Routing,
+and prints each escalation the ladder would raise, when and to whom. Writes and sends
+nothing: change thresholds in the sheet and run it again before they go live. Times without
+an offset are agency time.
 """
 
 INIT_EXAMPLES = """\
@@ -126,6 +141,37 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _escalation_line(e: Escalation) -> str:
+    level = f"L{e.level}" if e.level else "chase"
+    return f"{e.request_id} {level} → {', '.join(e.to) or 'nobody'}: {e.reason}"
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from sheets_ops.simulate import simulate
+
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    if args.step <= timedelta(0):
+        raise ConfigError("--step: must be longer than zero, like 1h or 30m")
+    count = 0
+    for moment, escalation in simulate(tracker.read(), args.start, args.end, args.step):
+        print(f"{moment:%a %Y-%m-%d %H:%M}  {_escalation_line(escalation)}")
+        count += 1
+    print(
+        f"{count} escalations from {args.start:%Y-%m-%d %H:%M} to {args.end:%Y-%m-%d %H:%M}; "
+        "nothing was written or sent"
+    )
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text.lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"--step: {text!r} is not like 30m, 1h or 1d")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: float(m.group(1))})
+
+
 class _Stop(Exception):
     """SIGTERM or SIGINT while waiting for mail."""
 
@@ -147,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             mailbox,
             now,
             outbox=open_outbox(cfg),
+            state=StateDir(cfg.state_dir),
             mail_from=cfg.mail_from or DEFAULT_SENDER,
             dry_run=args.dry_run,
             progress=_stderr,
@@ -155,6 +202,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             _print_dry_run(result)
         for line in result.report.skipped:
             _stderr(f"note: {line}")
+        for e in result.review.escalations:
+            print(f"  {_escalation_line(e)}")
         print(result.summary(), flush=True)
 
     try:
@@ -253,6 +302,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+    simulate = command(
+        "simulate",
+        cmd_simulate,
+        "replay a period and show what would escalate",
+        SIMULATE_EXAMPLES,
+    )
+    simulate.add_argument("--from", dest="start", type=_parse_now, required=True, metavar="ISO")
+    simulate.add_argument("--to", dest="end", type=_parse_now, required=True, metavar="ISO")
+    simulate.add_argument(
+        "--step", type=_duration, default=timedelta(hours=1), help="how often to look (default 1h)"
     )
 
     inspect = command(

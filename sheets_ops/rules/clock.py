@@ -78,30 +78,44 @@ class Calendar:
     _workday_holidays: tuple[int, ...] = field(default=(), compare=False)
     _holiday_set: frozenset[int] = field(default=frozenset(), compare=False)
 
+    _seconds: int = field(default=0, compare=False)
+    _week_prefix: tuple[int, ...] = field(default=(), compare=False)  # business days in 0..6
+    _nth: tuple[int, ...] = field(default=(), compare=False)  # weekday of the n-th business day
+    _before: dict[int, int] = field(default_factory=dict, compare=False)  # a small cache
+
     def __post_init__(self) -> None:
         ordinals = sorted(d.toordinal() for d in set(self.holidays) if d.weekday() in self.days)
-        object.__setattr__(self, "_workday_holidays", tuple(ordinals))
-        object.__setattr__(self, "_holiday_set", frozenset(ordinals))
+        set_ = object.__setattr__
+        set_(self, "_workday_holidays", tuple(ordinals))
+        set_(self, "_holiday_set", frozenset(ordinals))
+        opens = self.opens.hour * 60 + self.opens.minute
+        set_(self, "_seconds", (self.closes.hour * 60 + self.closes.minute - opens) * 60)
+        prefix = [0]
+        for weekday in range(7):  # ORIGIN is a Monday
+            prefix.append(prefix[-1] + (weekday in self.days))
+        set_(self, "_week_prefix", tuple(prefix))
+        set_(self, "_nth", tuple(sorted(self.days)))
 
     @property
     def day_seconds(self) -> int:
-        return (
-            self.closes.hour * 60 + self.closes.minute - self.opens.hour * 60 - self.opens.minute
-        ) * 60
+        return self._seconds
 
     def is_business_day(self, day: date) -> bool:
         return day.weekday() in self.days and day.toordinal() not in self._holiday_set
 
     def business_days_before(self, day: date) -> int:
         """Business days from ORIGIN up to (not including) `day`."""
-        span = (day - ORIGIN).days
-        weeks, rest = divmod(span, 7)
-        count = weeks * len(self.days)
-        start = ORIGIN.weekday()
-        count += sum(1 for i in range(rest) if (start + i) % 7 in self.days)
-        count -= bisect.bisect_left(self._workday_holidays, day.toordinal()) - bisect.bisect_left(
+        ordinal = day.toordinal()
+        cached = self._before.get(ordinal)
+        if cached is not None:
+            return cached
+        weeks, rest = divmod(ordinal - ORIGIN.toordinal(), 7)
+        count = weeks * len(self.days) + self._week_prefix[rest]
+        count -= bisect.bisect_left(self._workday_holidays, ordinal) - bisect.bisect_left(
             self._workday_holidays, ORIGIN.toordinal()
         )
+        if len(self._before) < 4096:
+            self._before[ordinal] = count
         return count
 
     def elapsed(self, moment: datetime) -> int:
@@ -119,20 +133,26 @@ class Calendar:
         return max(0, self.elapsed(end) - self.elapsed(start)) / 3600
 
     def add_hours(self, start: datetime, hours: float) -> datetime:
-        """The agency wall-clock moment `hours` business hours after `start` (naive)."""
-        local = start.astimezone(self.zone).replace(tzinfo=None) if start.tzinfo else start
-        left = hours * 3600
-        day = local.date()
+        """The agency wall-clock moment `hours` business hours after `start` (naive). A span
+        that ends exactly at a closing time ends there, not at the next opening."""
+        target = self.elapsed(start) + round(hours * 3600)
+        index, rest = divmod(target, self.day_seconds)
+        if rest == 0 and index > 0:
+            return datetime.combine(self._business_day(index - 1), self.closes)
+        opens = datetime.combine(self._business_day(index), self.opens)
+        return opens + timedelta(seconds=rest)
+
+    def _business_day(self, index: int) -> date:
+        """The business day with `index` business days before it since ORIGIN: found by week
+        arithmetic, then moved on past the holidays that came before it."""
+        weeks, nth = divmod(index, len(self.days))
+        day = ORIGIN + timedelta(days=7 * weeks + self._nth[nth])
         while True:
-            if self.is_business_day(day):
-                opens = datetime.combine(day, self.opens)
-                closes = datetime.combine(day, self.closes)
-                begin = max(opens, min(local, closes)) if day == local.date() else opens
-                available = (closes - begin).total_seconds()
-                if left <= available:
-                    return begin + timedelta(seconds=left)
-                left -= available
-            day += timedelta(days=1)
+            behind = index - self.business_days_before(day)
+            if behind <= 0 and self.is_business_day(day):
+                return day
+            # `behind` calendar days hold at most `behind` business days: never overshoots.
+            day += timedelta(days=max(behind, 1))
 
     def add_days(self, start: date, days: int) -> date:
         """The business day `days` business days after `start`."""

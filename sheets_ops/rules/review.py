@@ -54,6 +54,15 @@ CARRIER_CHASE = "Carrier chase"
 STEPS_MISSING = "Done with steps missing"
 FIRST_RESPONSE = "First response"
 ROUTED = "Routed"
+# Plain strings for the hot loop (an Enum's .value costs a descriptor call each time).
+_SLASTATE_CLOSED = SlaState.CLOSED.value
+_SLASTATE_DUE_SOON = SlaState.DUE_SOON.value
+_SLASTATE_ON_TRACK = SlaState.ON_TRACK.value
+_SLASTATE_OVERDUE = SlaState.OVERDUE.value
+_SLASTATE_PAUSED = SlaState.PAUSED.value
+_STATUS_DONE = Status.DONE.value
+_STATUS_NEW = Status.NEW.value
+_STATUS_WAITING_ON_CARRIER = Status.WAITING_ON_CARRIER.value
 TICKED = {"yes", "y", "x", "✓", "✔", "done", "true", "1"}
 
 
@@ -96,6 +105,9 @@ class Review:
 
 
 def cell_text(value: CellValue) -> str:
+    """A cell as text, the way change detection and the state file compare cells."""
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -347,6 +359,8 @@ def review(
     history = histories(log)
     has = {c: requests.col(c) is not None for c in (*HUMAN_COLUMNS, "Last Touched")}
     rows = list(requests.records())
+    human_keys = [(c, c.lower()) for c in HUMAN_COLUMNS if has[c]]
+    clock_now = calendar.elapsed(now)  # business seconds at `now`, measured once
     load: dict[str, int] = {}
     for _row, rec in rows:
         if cell_text(rec.get("status")) not in CLOSED and cell_text(rec.get("owner")):
@@ -362,7 +376,7 @@ def review(
     def write(
         rid: str, row: int, column: str, value: CellValue, current: CellValue, human: bool = False
     ) -> None:
-        if cell_text(value) == cell_text(current):
+        if value == current or cell_text(value) == cell_text(current):
             return
         if target[0] is not None:  # a request intake is adding: fill its row directly
             target[0][column] = value
@@ -388,10 +402,10 @@ def review(
         if parse_id(rid) is None:
             return
         h = history.get(rid, History())
-        status = cell_text(rec.get("status")) or Status.NEW.value
+        status = cell_text(rec.get("status")) or _STATUS_NEW
         received = _moment(rec.get("received")) or now
         last_touched = _moment(rec.get("last touched"))
-        current = {c: cell_text(rec.get(c.lower())) for c in HUMAN_COLUMNS if has[c]}
+        current = {c: cell_text(rec.get(key)) for c, key in human_keys}
         result.seen[rid] = current
 
         # 1. What people changed since last cycle.
@@ -407,7 +421,7 @@ def review(
                 if column == "Status":
                     log_row(rid, "Status changed", old, value, SHEET_EDIT)
                     h.status_changes.append((now, old, value))
-                    if old in ("", Status.NEW.value) and not h.responded:
+                    if old in ("", _STATUS_NEW) and not h.responded:
                         log_row(rid, FIRST_RESPONSE, old, value)
                         h.responded = True
                 else:
@@ -423,9 +437,9 @@ def review(
         )
         steps = [s for s in route.checklist if requests.col(s) is not None]
         unticked = [s for s in steps if cell_text(rec.get(s.lower())).lower() not in TICKED]
-        closed = status in CLOSED and not (status == Status.DONE.value and unticked)
+        closed = status in CLOSED and not (status == _STATUS_DONE and unticked)
         missing_note = cell_text(rec.get("missing info"))
-        if status == Status.DONE.value and unticked:
+        if status == _STATUS_DONE and unticked:
             wanted = f"Before closing: {'; '.join(unticked)}"
             write(rid, row, "Missing Info", wanted, rec.get("missing info"))
             if not h.flagged_steps:
@@ -437,7 +451,7 @@ def review(
                 write(rid, row, "Closed", now, None)
                 age_at_close = round(calendar.hours_between(received, now), 1)
                 write(rid, row, "Age (h)", age_at_close, rec.get("age (h)"))
-            write(rid, row, "SLA", SlaState.CLOSED.value, rec.get("sla"))
+            write(rid, row, "SLA", _SLASTATE_CLOSED, rec.get("sla"))
             return
         if not is_blank(rec.get("closed")):  # reopened
             write(rid, row, "Closed", None, rec.get("closed"))
@@ -461,23 +475,23 @@ def review(
         deadline = _day(rec.get("client deadline"))
         if deadline is not None:
             due = min(due, calendar.close_of(deadline))
-        age = calendar.hours_between(received, now)
-        idle = calendar.hours_between(since, now)
+        age = max(0, clock_now - calendar.elapsed(received)) / 3600
+        idle = max(0, clock_now - calendar.elapsed(since)) / 3600
         if status in WAITING:
-            state = SlaState.PAUSED.value
+            state = _SLASTATE_PAUSED
         elif now > due:
-            state = SlaState.OVERDUE.value
-        elif calendar.hours_between(now, due) <= due_soon:
-            state = SlaState.DUE_SOON.value
+            state = _SLASTATE_OVERDUE
+        elif (calendar.elapsed(due) - clock_now) / 3600 <= due_soon:
+            state = _SLASTATE_DUE_SOON
         else:
-            state = SlaState.ON_TRACK.value
+            state = _SLASTATE_ON_TRACK
         write(rid, row, "Age (h)", round(age, 1), rec.get("age (h)"))
         write(rid, row, "Idle (h)", round(idle, 1), rec.get("idle (h)"))
         write(rid, row, "Due", due.replace(second=0, microsecond=0), rec.get("due"))
         write(rid, row, "SLA", state, rec.get("sla"))
 
         # 5. Chasing the carrier.
-        if status == Status.WAITING_ON_CARRIER.value:
+        if status == _STATUS_WAITING_ON_CARRIER:
             follow = _day(rec.get("next follow-up"))
             if follow is None:
                 follow = calendar.add_days(last_change.date(), chase_days)
@@ -503,7 +517,7 @@ def review(
             level, reason = 3, f"client deadline {deadline.isoformat()} passed"
         elif idle >= 3 * threshold:
             level, reason = 3, f"untouched {idle:.0f} business hours"
-        elif state == SlaState.OVERDUE.value:
+        elif state == _SLASTATE_OVERDUE:
             level, reason = 2, f"overdue since {due:%Y-%m-%d %H:%M}"
         elif idle >= 2 * threshold:
             level, reason = 2, f"untouched {idle:.0f} business hours"
@@ -511,7 +525,7 @@ def review(
             level, reason = 2, "the client followed up"
         elif idle >= threshold:
             level, reason = 1, f"untouched {idle:.0f} business hours"
-        elif state == SlaState.DUE_SOON.value:
+        elif state == _SLASTATE_DUE_SOON:
             level, reason = 1, f"due {due:%Y-%m-%d %H:%M}"
         raised = max(h.levels | {_level_of(cell_text(rec.get("escalation")))}, default=0)
         if level > raised:

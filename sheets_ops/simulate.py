@@ -1,0 +1,52 @@
+"""`sheets-ops simulate`: replay a period over a copy of the tracker, writing nothing.
+
+Each step runs the same review as a cycle, at that moment, on an in-memory copy that keeps
+what earlier steps recorded (owners routed, levels raised), so a level shows up once, when
+it would have been raised.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from sheets_ops.model import REQUESTS
+from sheets_ops.rules import directory as directory_
+from sheets_ops.rules.review import Escalation, review
+from sheets_ops.rules.settings import read_settings
+from sheets_ops.sync.memory import MemoryTracker
+from sheets_ops.sync.tracker import Snapshot, check_tab
+
+
+def simulate(
+    snapshot: Snapshot, start: datetime, end: datetime, step: timedelta
+) -> Iterator[tuple[datetime, Escalation]]:
+    """(moment, escalation) for every escalation between `start` and `end`, in order.
+    Naive moments are agency time."""
+    settings = read_settings(snapshot)
+    copy_ = MemoryTracker(copy.deepcopy(snapshot.tabs))
+    directory = directory_.from_snapshot(snapshot)
+    moment = _wall(start, settings.zone)
+    last = _wall(end, settings.zone)
+    while moment <= last:
+        now = copy_.read()
+        looked = review(
+            now,
+            check_tab(now, REQUESTS),
+            directory,
+            settings.calendar,
+            settings.values,
+            moment,
+            None,
+        )
+        copy_.write(looked.batch)
+        for escalation in looked.escalations:
+            yield moment, escalation
+        moment += step
+
+
+def _wall(moment: datetime, zone: object) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(zone).replace(tzinfo=None)  # type: ignore[arg-type]
