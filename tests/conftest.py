@@ -155,3 +155,15 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
         real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture
+def agency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty folder with no configuration: the embedded defaults apply."""
+    from sheets_ops.config import KNOWN
+
+    for name in KNOWN:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(f"{name}_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

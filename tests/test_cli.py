@@ -11,7 +11,6 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_ops.cli import build_parser, main
-from sheets_ops.config import KNOWN
 from sheets_ops.demo import SAMPLES
 from sheets_ops.model import TABS
 from sheets_ops.sync.xlsx import XlsxTracker
@@ -19,16 +18,6 @@ from tests.conftest import make_eml
 from tests.people import edit_tab, requests
 
 COMMANDS = sorted(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
-
-
-@pytest.fixture
-def agency(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty folder with no configuration: the embedded defaults apply."""
-    for name in KNOWN:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(f"{name}_FILE", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -179,7 +179,6 @@ def routes_from(snapshot: Snapshot, default_idle: float) -> dict[str, Route]:
     tab = snapshot.tab(ROUTING.name)
     if tab is None or header_problems(tab, ROUTING):
         return {}
-    has_checklist = tab.col("Close Checklist") is not None
     routes = {}
     for _row, rec in tab.records():
         kind = cell_text(rec.get("type"))
@@ -192,7 +191,12 @@ def routes_from(snapshot: Snapshot, default_idle: float) -> dict[str, Route]:
             complex_route_to=cell_text(rec.get("complex route to")),
             sla=_number(rec.get("sla")) or 24.0,
             idle=_number(rec.get("escalate after idle")) or default_idle,
-            checklist=steps if has_checklist else DEFAULT_CHECKLISTS.get(kind, ()),
+            # blank: the defaults for the Type; "none": no checklist at all
+            checklist=(
+                ()
+                if [s.lower() for s in steps] == ["none"]
+                else steps or DEFAULT_CHECKLISTS.get(kind, ())
+            ),
         )
     return routes
 
@@ -390,8 +394,8 @@ def review(
                 "When": now,
                 "Request": rid,
                 "What": what,
-                "Old": old,
-                "New": new,
+                "Old": old or None,
+                "New": new or None,
                 "By": by,
             }
             result.batch.rows.append(NewRow(LOG.name, cells))
