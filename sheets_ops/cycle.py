@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sheets_ops.model import REQUESTS, CellValue, is_blank
-from sheets_ops.reports.emails import info_request_email
+from sheets_ops.model import LOG, REQUESTS, CellValue, is_blank
+from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
 from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.mailbox import MailItem, MailSource
-from sheets_ops.sync.outbox import FolderOutbox
+from sheets_ops.sync.outbox import Delivery, Outbox, Outcome
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import ADDED, PRESENT, CellWrite, Tab, Tracker, WriteReport, check_tab
+from sheets_ops.sync.tracker import (
+    ADDED,
+    PRESENT,
+    CellWrite,
+    Snapshot,
+    Tab,
+    Tracker,
+    WriteReport,
+    check_tab,
+)
 
 DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
 
@@ -38,7 +47,8 @@ class CycleResult:
     review: Review = field(default_factory=Review)
     report: WriteReport = field(default_factory=WriteReport)
     acknowledged: int = 0
-    emails: int = 0  # written to the outbox
+    emails: int = 0  # delivered
+    delivery: Delivery = field(default_factory=Delivery)
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -81,7 +91,11 @@ class CycleResult:
         if self.review.escalations:
             parts.append(_count(len(self.review.escalations), "escalation"))
         if self.emails:
-            parts.append(_count(self.emails, "email") + " queued")
+            parts.append(_count(self.emails, "email") + " sent")
+        if self.delivery.waiting:
+            parts.append(_count(len(self.delivery.waiting), "email") + " to retry")
+        if self.delivery.failed:
+            parts.append(_count(len(self.delivery.failed), "email") + " failed")
         return ", ".join(parts) + f" ({self.seconds:.1f} s)"
 
 
@@ -97,6 +111,44 @@ def _seen_after(looked: Review, plan: IntakePlan, report: WriteReport) -> dict[s
             cells = plan.batch.rows[i].cells
             seen[str(cells["ID"])] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
     return seen
+
+
+def _emails(
+    mailer: Mailer,
+    snapshot: Snapshot,
+    requests: Tab,
+    plan: IntakePlan,
+    looked: Review,
+    outbox: Outbox,
+) -> tuple[list[Outgoing], list[Outcome]]:
+    """Every email this cycle sends, with the Log rows that record them added to the batch;
+    and the outcomes of earlier deliveries, which the Log hears of now."""
+    rows = rows_by_id(requests)
+    log = snapshot.tab(LOG.name)
+    outcomes = outbox.outcomes()
+    for o in outcomes:
+        if o.status == "sent":
+            plan.batch.rows.append(mailer.log(EMAIL_SENT, o.key, f"{o.kind} to {o.recipient}"))
+        else:
+            plan.batch.rows.append(
+                mailer.log(EMAIL_FAILED, o.key, f"{o.kind} to {o.recipient}: {o.error}")
+            )
+    failures = [(o.key, o.recipient, o.error) for o in outcomes if o.status == "failed"]
+    outgoing: list[Outgoing] = []
+    for row, ask in plan.info_requests:
+        outgoing.append(replace(mailer.info_request(ask), after=row))
+    sent = {cell_text(v) for v in (log.values("Old") if log else [])}
+    for ask in pending_info_requests(snapshot):  # recorded earlier, never handed to the outbox
+        if ask.to and "@" in ask.to and not outbox.has(ask.key) and ask.key not in sent:
+            outgoing.append(mailer.info_request(ask))
+    for escalation in looked.escalations:
+        if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
+            outgoing.append(reminder)
+    for email in mailer.digests(rows, log, failures) + mailer.summary(rows, log):
+        if email.record is not None:
+            plan.batch.rows.append(email.record)
+        outgoing.append(email)
+    return outgoing, outcomes
 
 
 def _typed_in(
@@ -128,7 +180,7 @@ def run_cycle(
     mailbox: MailSource,
     now: datetime,
     *,
-    outbox: FolderOutbox | None = None,
+    outbox: Outbox | None = None,
     state: StateDir | None = None,
     mail_from: str = DEFAULT_SENDER,
     dry_run: bool = False,
@@ -177,6 +229,13 @@ def run_cycle(
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
+    outgoing: list[Outgoing] = []
+    outcomes: list[Outcome] = []
+    if outbox is not None:
+        mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
+        outgoing, outcomes = _emails(mailer, snapshot, requests, plan, looked, outbox)
+        for email in outgoing:  # kept locally first, sent only once the sheet records it
+            outbox.record(email.key, email.kind, email.message, now)
     if len(plan.created) >= 250:
         say(f"saving {len(plan.created)} new requests to {tracker.name}")
     result.report = tracker.write(plan.batch)
@@ -192,13 +251,15 @@ def run_cycle(
     for item, reason in plan.rejected:
         mailbox.reject(item, reason)
     if outbox is not None:
-        # Recorded in the Log first (the write above), then queued: an email whose record
-        # is in the tracker but whose file is not (a run killed here) is queued next time.
-        asks = [a for i, a in plan.info_requests if result.report.row_outcomes[i] == ADDED]
-        asks += pending_info_requests(snapshot)
-        for ask in asks:
-            if not outbox.has(ask.key) and ask.to and "@" in ask.to:
-                outbox.put(ask.key, info_request_email(ask, mail_from, now))
-                result.emails += 1
+        # The tracker now records them: confirm, then deliver. An email whose request row
+        # was not written (another writer took its place) stays unconfirmed.
+        outbox.confirm(
+            e.key
+            for e in outgoing
+            if e.after is None or result.report.row_outcomes[e.after] == ADDED
+        )
+        outbox.logged(o.key for o in outcomes)
+        result.delivery = outbox.deliver(now)
+        result.emails = len(result.delivery.sent)
     result.seconds = time.monotonic() - started
     return result

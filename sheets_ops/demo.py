@@ -28,8 +28,9 @@ from sheets_ops.model import (
     TabSpec,
 )
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.outbox import FolderOutbox
+from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Batch, NewRow, Snapshot
+from sheets_ops.sync.transport import FolderTransport
 from sheets_ops.sync.xlsx import XlsxTracker
 
 AGENCY = "service@lakeshore-insurance.example"
@@ -415,7 +416,7 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
         (inbox / name).write_bytes(raw)
         written += 1
     say(f"  {written} sample messages in {inbox}")
-    outbox = FolderOutbox(folder / "outbox")
+    outbox = Outbox(folder / ".sheets_ops", FolderTransport(folder / "outbox"))
     result = run_cycle(
         tracker,
         FolderMailbox(inbox),

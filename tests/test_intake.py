@@ -13,10 +13,11 @@ import pytest
 
 from sheets_ops.cycle import run_cycle
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.outbox import FolderOutbox
+from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Batch, NewRow, Tracker
+from sheets_ops.sync.transport import FolderTransport
 from tests.conftest import NOW, make_eml
-from tests.people import edit_tab, log_rows, requests
+from tests.people import edit_tab, log_rows, requests, set_setting
 
 Drop = Callable[[str, bytes], Path]
 CORPUS = Path(__file__).parent / "corpus"
@@ -43,15 +44,20 @@ def agency(tracker: Tracker) -> Tracker:
 
 
 @pytest.fixture
-def outbox(tmp_path: Path) -> FolderOutbox:
-    return FolderOutbox(tmp_path / "outbox")
+def outbox(tmp_path: Path) -> Outbox:
+    return Outbox(tmp_path / "state", FolderTransport(tmp_path / "outbox"))
+
+
+def sent(outbox: Outbox) -> Path:
+    assert isinstance(outbox.transport, FolderTransport)
+    return outbox.transport.folder
 
 
 def corpus(name: str) -> bytes:
     return next(CORPUS.glob(f"{name}*.eml")).read_bytes()
 
 
-def cycle(tracker: Tracker, inbox: FolderMailbox, outbox: FolderOutbox | None = None) -> Any:
+def cycle(tracker: Tracker, inbox: FolderMailbox, outbox: Outbox | None = None) -> Any:
     return run_cycle(tracker, inbox, NOW, outbox=outbox, mail_from="service@agency.example")
 
 
@@ -60,7 +66,7 @@ def by_id(tracker: Tracker) -> dict[str, dict[str, Any]]:
 
 
 def test_a_request_lands_with_what_intake_found(
-    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: FolderOutbox
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
 ) -> None:
     drop("1.eml", corpus("001"))
     cycle(agency, inbox, outbox)
@@ -77,12 +83,13 @@ def test_a_request_lands_with_what_intake_found(
     assert (row["Status"], row["Missing Info"], row["Thread"]) == ("New", None, "1 message")
     assert "Instructions: GC certificates need additional insured" in row["Context"]
     assert "Message: Hi," in row["Context"] and "Jen Alvarez" not in row["Context"]
-    assert not outbox.folder.exists()  # nothing was missing: nothing to ask
+    assert not sent(outbox).exists()  # nothing was missing: nothing to ask
 
 
 def test_missing_details_start_as_needs_info_and_ask_the_client_once(
-    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: FolderOutbox
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
 ) -> None:
+    set_setting(agency, "Client Emails", "On")  # out of the pilot: to the client
     drop("5.eml", corpus("005"))  # a certificate request with no policy number
     result = cycle(agency, inbox, outbox)
     assert result.emails == 1
@@ -90,29 +97,29 @@ def test_missing_details_start_as_needs_info_and_ask_the_client_once(
     assert (row["Status"], row["Missing Info"]) == ("Needs Info", "Policy #")
     [logged] = [r for r in log_rows(agency) if r["What"] == "Info requested"]
     assert logged["Old"] == "<info-request-REQ-000001@sheets-ops>"
-    [sent] = list(outbox.folder.glob("*.eml"))
-    msg = email.message_from_bytes(sent.read_bytes(), policy=email.policy.default)
+    [written] = list(sent(outbox).glob("*.eml"))
+    msg = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
     assert msg["To"] == "maria@harborstreetbakery.example"
     assert msg["Subject"] == "[REQ-000001] A few details for your certificate request"
     assert msg["In-Reply-To"] == "<corpus-005@mail.example>"
     text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "- Policy #" in text
     assert cycle(agency, inbox, outbox).emails == 0  # never twice
-    assert len(list(outbox.folder.glob("*.eml"))) == 1
+    assert len(list(sent(outbox).glob("*.eml"))) == 1
 
 
 def test_an_info_request_recorded_but_not_yet_written_is_written_next_cycle(
-    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: FolderOutbox
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
 ) -> None:
     drop("5.eml", corpus("005"))
     cycle(agency, inbox, outbox=None)  # as if killed after the tracker write
-    assert not outbox.folder.exists()
+    assert not sent(outbox).exists()
     assert cycle(agency, inbox, outbox).emails == 1
-    assert [p.name for p in outbox.folder.glob("*.eml")] == ["info-request-REQ-000001.eml"]
+    assert [p.name for p in sent(outbox).glob("*.eml")] == ["info-request-REQ-000001.eml"]
 
 
 def test_the_clients_answer_to_the_info_request_joins_the_request(
-    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: FolderOutbox
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
 ) -> None:
     drop("5.eml", corpus("005"))
     cycle(agency, inbox, outbox)
@@ -308,3 +315,24 @@ def test_received_comes_from_the_date_in_the_agency_zone(
     drop("a.eml", make_eml(1, date=datetime(2026, 11, 27, 23, 30, tzinfo=UTC)))
     cycle(agency, inbox)
     assert requests(agency)[0]["Received"] == datetime(2026, 11, 27, 17, 30)
+
+
+def test_while_the_agency_pilots_client_emails_go_to_its_owner(
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
+) -> None:
+    agency.write(
+        Batch(
+            rows=[
+                NewRow(
+                    "Team", {"Name": "Dana Ruiz", "Role": "Owner", "Email": "dana@agency.example"}
+                )
+            ]
+        )
+    )
+    drop("5.eml", corpus("005"))
+    cycle(agency, inbox, outbox)
+    email_file = sent(outbox) / "info-request-REQ-000001.eml"
+    msg = email.message_from_bytes(email_file.read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "dana@agency.example"
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.startswith("[Pilot: this would have gone to maria@harborstreetbakery.example]")

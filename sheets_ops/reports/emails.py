@@ -7,15 +7,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
 
 
@@ -51,31 +47,3 @@ def render(kind: str, context: Mapping[str, Any], env: Environment | None = None
         text=env.get_template(f"{kind}.text.txt").render(context),
         html=env.get_template(f"{kind}.html").render(context),
     )
-
-
-def info_request_email(ask: InfoRequest, sender: str, now: datetime) -> EmailMessage:
-    """The email asking a client for what their request lacks."""
-    rendered = render(
-        "info_request",
-        {
-            "request_id": ask.request_id,
-            "client": ask.client,
-            "summary": ask.summary,
-            "missing": ask.missing,
-            "kind": f"{ask.type.lower() if ask.type != 'COI' else 'certificate'} request",
-        },
-    )
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ask.to
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = ask.message_id or make_msgid()
-    if ask.in_reply_to:
-        msg["In-Reply-To"] = ask.in_reply_to
-        msg["References"] = ask.in_reply_to
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Sheets-Ops-Key"] = ask.key
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
-    return msg

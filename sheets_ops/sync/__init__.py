@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from sheets_ops.config import Config, ConfigError
 from sheets_ops.sync.mailbox import FolderMailbox, MailSource
-from sheets_ops.sync.outbox import FolderOutbox
+from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Tracker
+from sheets_ops.sync.transport import FolderTransport, SmtpTransport, Transport
 from sheets_ops.sync.xlsx import XlsxTracker
 
 
@@ -26,12 +27,26 @@ def open_tracker(config: Config, say: Callable[[str], None] | None = None) -> Tr
     raise ConfigError(f"TRACKER: cannot open a {location.kind} tracker")
 
 
-def open_outbox(config: Config) -> FolderOutbox | None:
-    """Where emails go: a folder for now; SMTP comes with the notifications."""
+def open_transport(config: Config) -> Transport:
+    """How emails leave: a folder of .eml files, or SMTP."""
     location = config.outbox
     if location.kind == "folder" and location.path is not None:
-        return FolderOutbox(location.path)
-    return None
+        return FolderTransport(location.path)
+    if location.kind == "smtp":
+        password = config.secrets.get("SMTP_PASSWORD", "")
+        if config.smtp_user and not password:
+            raise ConfigError(
+                "SMTP_PASSWORD: SMTP_USER is set but no password (or SMTP_PASSWORD_FILE)"
+            )
+        if not config.mail_from:
+            raise ConfigError("MAIL_FROM: an SMTP OUTBOX needs the address emails come from")
+        return SmtpTransport(location.url, config.smtp_user, password)
+    raise ConfigError(f"OUTBOX: cannot open a {location.kind} outbox")
+
+
+def open_outbox(config: Config) -> Outbox:
+    """The outbox: emails kept in STATE_DIR until the transport takes them."""
+    return Outbox(config.state_dir, open_transport(config))
 
 
 def open_mailbox(config: Config) -> MailSource:

@@ -238,6 +238,7 @@ class GoogleTracker:
         self.account = account
         self.say = say or (lambda _line: None)
         self._headers: dict[str, tuple[str, list[str]]] = {}  # normalized -> (title, header)
+        self._gids: dict[str, int] = {}  # normalized title -> sheetId, once a write has looked
 
     @property
     def name(self) -> str:
@@ -342,6 +343,7 @@ class GoogleTracker:
             for sheet in meta.get("sheets", []):
                 title = sheet["properties"]["title"]
                 view.ids[normalize_header(title)] = sheet["properties"]["sheetId"]
+                self._gids[normalize_header(title)] = sheet["properties"]["sheetId"]
                 grids = sheet.get("data", [])
                 header = _header_from(grids)
                 known = self._headers.get(normalize_header(title))
@@ -380,6 +382,11 @@ class GoogleTracker:
                     letter = rowcol_to_a1(1, j + 1).rstrip("0123456789")
                     ranges.append(f"{q}!{letter}:{letter}")
         return ranges, wanted
+
+    def link(self, row: int) -> str:
+        base = f"https://docs.google.com/spreadsheets/d/{self.key}/edit"
+        gid = self._gids.get("requests")
+        return f"{base}#gid={gid}&range=A{row}" if gid is not None else base
 
     # init --------------------------------------------------------------------------------
 

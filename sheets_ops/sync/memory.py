@@ -50,6 +50,9 @@ class MemoryTracker:
             apply_plan(tab, plan)
         return merge_report(WriteReport(), batch, plans)
 
+    def link(self, row: int) -> str:
+        return ""
+
     def init(self, tabs: Sequence[TabSpec]) -> list[str]:
         done = []
         for spec in tabs:

@@ -428,3 +428,7 @@ class Tracker(Protocol):
         """Create or repair tabs, headers, dropdowns, colours and filters; delete nothing.
         Returns one line per thing it did."""
         ...
+
+    def link(self, row: int) -> str:
+        """A link a person can click to reach a Requests row, or "" when there is none."""
+        ...

@@ -164,6 +164,9 @@ class XlsxTracker:
 
         return self._edit(edit, create=False)
 
+    def link(self, row: int) -> str:
+        return ""  # a workbook on a disk has no address to a row that every mail client opens
+
     def init(self, tabs: Sequence[TabSpec]) -> list[str]:
         return self._edit(lambda wb: _init_workbook(wb, tabs), create=True)
 

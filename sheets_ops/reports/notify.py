@@ -1,0 +1,405 @@
+"""The emails a cycle sends, built from the tracker: escalation digests, the owner's daily
+summary, carrier reminders and client info requests. Pure apart from rendering templates.
+
+Each email has an idempotency key that depends only on what it is for (a digest slot and a
+recipient, a request), and a Log row that records it; the cycle writes the record before the
+outbox sends. Digests go out at the Settings times on business days, one per recipient, and
+hold what the Log recorded since the previous digest: every escalation is mailed once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from sheets_ops.model import BY_JOB, LOG, CellValue, Role, Status
+from sheets_ops.reports.emails import Rendered, render
+from sheets_ops.rules.clock import Calendar
+from sheets_ops.rules.intake import InfoRequest
+from sheets_ops.rules.message import plain_line
+from sheets_ops.rules.review import (
+    CARRIER_CHASE,
+    CLOSED,
+    ESCALATED,
+    STEPS_MISSING,
+    Escalation,
+    Member,
+    cell_text,
+    team_from,
+)
+from sheets_ops.sync.tracker import NewRow, Snapshot, Tab
+
+DIGEST_SENT, SUMMARY_SENT, EMAIL_SENT, EMAIL_FAILED = (
+    "Digest sent",
+    "Summary sent",
+    "Email sent",
+    "Email failed",
+)
+GROUPS = (  # the order a digest shows them in
+    "Overdue",
+    "Client followed up",
+    "Deadline approaching",
+    "Untouched",
+    "Carrier to chase",
+    "Closed with steps missing",
+    "Emails that failed",
+)
+Link = Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    key: str
+    kind: str
+    message: EmailMessage
+    record: NewRow | None = None  # the Log row that records it, written before it is sent
+    after: int | None = None  # a batch row it depends on (the request row of an info request)
+
+
+@dataclass
+class Item:
+    request_id: str
+    group: str
+    reason: str
+    level: str
+    client: str = ""
+    type: str = ""
+    owner: str = ""
+    age: str = ""
+    due: str = ""
+    summary: str = ""
+    link: str = ""
+
+
+@dataclass
+class Mailer:
+    """What every email needs: the team, the sender, the clock."""
+
+    snapshot: Snapshot
+    settings: Mapping[str, str]  # by normalized key
+    calendar: Calendar
+    now: datetime  # agency wall clock
+    sender: str
+    link: Link = lambda _row: ""
+    team: list[Member] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.team = team_from(self.snapshot)
+
+    def email_of(self, name: str) -> str:
+        if "@" in name:
+            return name.strip().lower()
+        for m in self.team:
+            if m.name.lower() == name.strip().lower():
+                return m.email
+        return ""
+
+    def role(self, role: Role) -> list[Member]:
+        return [m for m in self.team if m.role.lower() == role.value.lower() and m.email]
+
+    def message(self, to: str, rendered: Rendered, key: str, in_reply_to: str = "") -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = to
+        msg["Subject"] = rendered.subject
+        msg["Date"] = format_datetime(self.now.replace(tzinfo=self.calendar.zone))
+        msg["Message-ID"] = make_msgid(idstring=key, domain="sheets-ops")
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to
+            msg["References"] = in_reply_to
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Sheets-Ops-Key"] = key
+        msg.set_content(rendered.text)
+        msg.add_alternative(rendered.html, subtype="html")
+        return msg
+
+    def log(self, what: str, old: str, new: str, request: str = "") -> NewRow:
+        cells: dict[str, CellValue] = {
+            "When": self.now,
+            "Request": request or None,
+            "What": what,
+            "Old": old,
+            "New": new,
+            "By": BY_JOB,
+        }
+        return NewRow(LOG.name, cells)
+
+    # client emails -----------------------------------------------------------------------
+
+    def client_to(self, address: str) -> tuple[str, str]:
+        """(To, note): the client, or, while the agency pilots, its Owner instead."""
+        if self.settings.get("client emails", "pilot").strip().lower() in ("on", "yes", "live"):
+            return address, ""
+        owners = [m.email for m in self.role(Role.OWNER)]
+        return ", ".join(owners) or address, f"Pilot: this would have gone to {address}"
+
+    def info_request(self, ask: InfoRequest) -> Outgoing:
+        to, pilot = self.client_to(ask.to)
+        kind = "certificate request" if ask.type == "COI" else f"{ask.type.lower()} request"
+        rendered = render(
+            "info_request",
+            {
+                "request_id": ask.request_id,
+                "client": ask.client,
+                "summary": ask.summary,
+                "missing": ask.missing,
+                "kind": kind,
+                "pilot": pilot,
+            },
+        )
+        message = self.message(to, rendered, ask.key, ask.in_reply_to)
+        message.replace_header("Message-ID", ask.message_id)
+        return Outgoing(ask.key, "info request", message)
+
+    # reminders to the team ---------------------------------------------------------------
+
+    def carrier_reminder(
+        self, escalation: Escalation, rows: Mapping[str, dict[str, Any]]
+    ) -> Outgoing | None:
+        follow = re.search(r"\d{4}-\d{2}-\d{2}", escalation.reason)
+        emails = [e for e in escalation.emails if e]
+        if not emails:
+            return None
+        key = f"chase-{escalation.request_id}-{follow.group(0) if follow else self.now.date()}"
+        item = self.item(escalation.request_id, "Carrier to chase", escalation.reason, "", rows)
+        rendered = render("carrier_reminder", {"item": item, "owner": ", ".join(escalation.to)})
+        return Outgoing(key, "carrier reminder", self.message(", ".join(emails), rendered, key))
+
+    def item(
+        self, rid: str, group: str, reason: str, level: str, rows: Mapping[str, dict[str, Any]]
+    ) -> Item:
+        rec = rows.get(rid, {})
+        row = rec.get("_row", 0)
+        due = rec.get("due")
+        return Item(
+            rid,
+            group,
+            reason,
+            level,
+            client=cell_text(rec.get("client")) or "no client",
+            type=cell_text(rec.get("type")),
+            owner=cell_text(rec.get("owner")) or "nobody",
+            age=f"{float(rec['age (h)']):.0f} h"
+            if isinstance(rec.get("age (h)"), int | float)
+            else "",
+            due=due.strftime("%a %m/%d %H:%M") if isinstance(due, datetime) else cell_text(due),
+            summary=plain_line(cell_text(rec.get("summary")), 90),
+            link=self.link(row) if row else "",
+        )
+
+    # digests -----------------------------------------------------------------------------
+
+    def slot(self, times_setting: str) -> datetime | None:
+        """The latest digest time at or before now on a business day (within a week)."""
+        times = sorted(_times(times_setting))
+        if not times:
+            return None
+        day = self.now.date()
+        for _ in range(8):
+            if self.calendar.is_business_day(day):
+                for t in reversed(times):
+                    moment = datetime.combine(day, t)
+                    if moment <= self.now:
+                        return moment
+            day -= timedelta(days=1)
+        return None
+
+    def digests(
+        self,
+        rows: Mapping[str, dict[str, Any]],
+        log: Tab | None,
+        failures: Sequence[tuple[str, str, str]] = (),
+    ) -> list[Outgoing]:
+        """One digest per recipient for the latest due slot, unless it went out already."""
+        slot = self.slot(self.settings.get("digest times", ""))
+        records = [rec for _r, rec in log.records()] if log is not None else []
+        if slot is None:
+            return []
+        stamp = f"{slot:%Y-%m-%d %H:%M}"
+        sent = sorted(
+            when
+            for r in records
+            if r.get("what") == DIGEST_SENT and (when := _when(cell_text(r.get("old"))))
+        )
+        if stamp in {f"{s:%Y-%m-%d %H:%M}" for s in sent}:
+            return []
+        since = max([s for s in sent if s < slot], default=slot - timedelta(days=7))
+        by_person: dict[str, list[Item]] = {}
+        for r in records:
+            logged = r.get("when")
+            if not isinstance(logged, datetime) or not since < logged <= slot:
+                continue
+            what, rid = cell_text(r.get("what")), cell_text(r.get("request"))
+            new = cell_text(r.get("new"))
+            for name, item in self._digest_items(what, rid, new, rows):
+                by_person.setdefault(name, []).append(item)
+        for key, to, why in failures:  # emails that could not be sent, for the owners
+            for m in self.role(Role.OWNER) + self.role(Role.OPS_MANAGER):
+                by_person.setdefault(m.name, []).append(
+                    Item("", "Emails that failed", f"{key} to {to}: {why}", "")
+                )
+        out = []
+        names = sorted(by_person)
+        for name in names:
+            email = self.email_of(name)
+            if not email:
+                continue
+            items = by_person[name]
+            groups = [(g, [i for i in items if i.group == g]) for g in GROUPS]
+            groups = [(g, its) for g, its in groups if its]
+            rendered = render(
+                "digest",
+                {
+                    "name": name,
+                    "slot": slot,
+                    "groups": groups,
+                    "count": len(items),
+                    "top": groups[0][0] if groups else "",
+                },
+            )
+            key = f"digest-{slot:%Y%m%d-%H%M}-{email}"
+            out.append(Outgoing(key, "digest", self.message(email, rendered, key)))
+        if out:
+            record = self.log(DIGEST_SENT, stamp, f"to {', '.join(names)}")
+            out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+        return out
+
+    def _digest_items(
+        self, what: str, rid: str, new: str, rows: Mapping[str, dict[str, Any]]
+    ) -> list[tuple[str, Item]]:
+        if what.startswith(ESCALATED):
+            reason, _, names = new.partition(" → ")
+            group = _group(reason)
+            item = self.item(rid, group, reason, what.removeprefix(ESCALATED).strip(), rows)
+            return [
+                (n.strip(), item) for n in names.split(",") if n.strip() and n.strip() != "nobody"
+            ]
+        if what == CARRIER_CHASE:
+            owner = new.removeprefix("remind ").strip()
+            item = self.item(rid, "Carrier to chase", "the carrier has not answered", "", rows)
+            return [(owner, item)] if owner and owner != "nobody" else []
+        if what == STEPS_MISSING:
+            owner = cell_text(rows.get(rid, {}).get("owner"))
+            item = self.item(rid, "Closed with steps missing", f"not ticked: {new}", "", rows)
+            return [(owner, item)] if owner else []
+        return []
+
+    # the daily summary -------------------------------------------------------------------
+
+    def summary(self, rows: Mapping[str, dict[str, Any]], log: Tab | None) -> list[Outgoing]:
+        at = _times(self.settings.get("daily summary time", "07:30"))
+        today = self.now.date()
+        if not at or not self.calendar.is_business_day(today):
+            return []
+        if self.now < datetime.combine(today, at[0]):
+            return []
+        done = {
+            cell_text(r.get("old"))
+            for _x, r in (log.records() if log else [])
+            if r.get("what") == SUMMARY_SENT
+        }
+        if today.isoformat() in done:
+            return []
+        context = self.summary_context(rows)
+        readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
+        out = []
+        for m in readers:
+            rendered = render("daily_summary", {**context, "name": m.name})
+            key = f"summary-{today:%Y%m%d}-{m.email}"
+            out.append(Outgoing(key, "daily summary", self.message(m.email, rendered, key)))
+        if out:
+            record = self.log(
+                SUMMARY_SENT, today.isoformat(), f"to {', '.join(m.name for m in readers)}"
+            )
+            out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+        return out
+
+    def summary_context(self, rows: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+        today = self.now.date()
+        day_hours = self.calendar.day_seconds / 3600
+        open_rows = [r for r in rows.values() if cell_text(r.get("status")) not in CLOSED]
+        by_status: dict[str, int] = {}
+        by_owner: dict[str, int] = {}
+        buckets = {"under 1 day": 0, "1 to 3 days": 0, "3 to 7 days": 0, "over 7 days": 0}
+        overdue, today_due = [], []
+        for r in open_rows:
+            status = cell_text(r.get("status")) or Status.NEW.value
+            by_status[status] = by_status.get(status, 0) + 1
+            owner = cell_text(r.get("owner")) or "nobody"
+            by_owner[owner] = by_owner.get(owner, 0) + 1
+            age = r.get("age (h)")
+            days = float(age) / day_hours if isinstance(age, int | float) else 0.0
+            bucket = (
+                "under 1 day"
+                if days < 1
+                else "1 to 3 days"
+                if days < 3
+                else "3 to 7 days"
+                if days < 7
+                else "over 7 days"
+            )
+            buckets[bucket] += 1
+            rid = cell_text(r.get("id"))
+            if cell_text(r.get("sla")) == "Overdue":
+                overdue.append(self.item(rid, "Overdue", "", "", rows))
+            deadline, due = r.get("client deadline"), r.get("due")
+            due_day = due.date() if isinstance(due, datetime) else None
+            deadline_day = (
+                deadline.date()
+                if isinstance(deadline, datetime)
+                else (deadline if isinstance(deadline, date) else None)
+            )
+            if today in (due_day, deadline_day):
+                today_due.append(self.item(rid, "Due today", "", "", rows))
+        return {
+            "day": today,
+            "open": len(open_rows),
+            "by_status": sorted(by_status.items(), key=lambda kv: -kv[1]),
+            "by_owner": sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0])),
+            "buckets": list(buckets.items()),
+            "overdue": overdue,
+            "today": today_due,
+        }
+
+
+def rows_by_id(requests: Tab) -> dict[str, dict[str, Any]]:
+    out = {}
+    for row, rec in requests.records():
+        rid = cell_text(rec.get("id"))
+        if rid:
+            out[rid] = {**rec, "_row": row}
+    return out
+
+
+def _group(reason: str) -> str:
+    reason = reason.lower()
+    if reason.startswith("untouched"):
+        return "Untouched"
+    if reason.startswith("due "):
+        return "Deadline approaching"
+    if reason.startswith(("overdue", "client deadline")):
+        return "Overdue"
+    if "followed up" in reason:
+        return "Client followed up"
+    return "Untouched"
+
+
+def _times(text: str) -> list[time]:
+    out = []
+    for part in re.split(r"[;,]", text or ""):
+        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", part)
+        if m and int(m.group(1)) < 24 and int(m.group(2)) < 60:
+            out.append(time(int(m.group(1)), int(m.group(2))))
+    return out
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
