@@ -57,6 +57,16 @@ an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's he
 it, the tracker's Accounts tab is used.
 """
 
+DIGEST_EXAMPLES = """\
+examples:
+  sheets-ops digest --preview preview/
+  sheets-ops digest --preview preview/ --now 2026-11-30T08:30
+
+Writes every email that would go out at that moment (escalation digests, the daily summary,
+carrier reminders, client emails) as HTML files in DIR, one per email, named by its key.
+Sends nothing and writes nothing to the tracker.
+"""
+
 SIMULATE_EXAMPLES = """\
 examples:
   sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00
@@ -144,6 +154,20 @@ def cmd_init(args: argparse.Namespace) -> int:
 def _escalation_line(e: Escalation) -> str:
     level = f"L{e.level}" if e.level else "chase"
     return f"{e.request_id} {level} → {', '.join(e.to) or 'nobody'}: {e.reason}"
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from sheets_ops.preview import preview
+
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    written = preview(tracker.read(), args.now, args.preview, cfg.mail_from or DEFAULT_SENDER)
+    for path in written:
+        print(f"  {path}")
+    print(
+        f"{len(written)} emails would go out; written as HTML to {args.preview}; nothing was sent"
+    )
+    return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -302,6 +326,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+    digest = command("digest", cmd_digest, "preview the emails a cycle would send", DIGEST_EXAMPLES)
+    digest.add_argument(
+        "--preview",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where to write one HTML file per email",
+    )
+    digest.add_argument(
+        "--now",
+        type=_parse_now,
+        default=None,
+        metavar="ISO",
+        help="the moment to preview (default: now)",
     )
 
     simulate = command(

@@ -214,8 +214,11 @@ class Mailer:
         rows: Mapping[str, dict[str, Any]],
         log: Tab | None,
         failures: Sequence[tuple[str, str, str]] = (),
+        until: datetime | None = None,
     ) -> list[Outgoing]:
-        """One digest per recipient for the latest due slot, unless it went out already."""
+        """One digest per recipient for the latest due slot, unless it went out already.
+        It holds what the Log recorded after the previous digest, up to the slot (or `until`,
+        for a preview)."""
         slot = self.slot(self.settings.get("digest times", ""))
         records = [rec for _r, rec in log.records()] if log is not None else []
         if slot is None:
@@ -232,7 +235,7 @@ class Mailer:
         by_person: dict[str, list[Item]] = {}
         for r in records:
             logged = r.get("when")
-            if not isinstance(logged, datetime) or not since < logged <= slot:
+            if not isinstance(logged, datetime) or not since < logged <= (until or slot):
                 continue
             what, rid = cell_text(r.get("what")), cell_text(r.get("request"))
             new = cell_text(r.get("new"))
