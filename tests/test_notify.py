@@ -316,3 +316,106 @@ def test_digest_preview_writes_every_email_as_html_and_sends_nothing(
     assert "summary-20261130-dana@agency.example.html" in files
     assert not (agency / "outbox").exists()
     assert "nothing was sent" in capsys.readouterr().out
+
+
+def test_the_agencys_own_templates_come_first(
+    desk: MemoryTracker, inbox: FolderMailbox, smtp: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    server, port = smtp
+    own = tmp_path / "our-templates"
+    own.mkdir()
+    (own / "daily_summary.subject.txt").write_text("Good morning from Lakeshore: {{ open }} open")
+    set_setting(desk, "Template Folder", str(own))
+    cycle(desk, inbox, smtp_outbox(tmp_path, port), "08:00")
+    assert {str(m["Subject"]) for m in server.messages} == {"Good morning from Lakeshore: 4 open"}
+    assert "By status" in body(server.messages[0], "html")  # the rest is the built-in
+
+
+def test_a_template_folder_that_is_not_there_is_named(
+    desk: MemoryTracker, inbox: FolderMailbox, tmp_path: Path
+) -> None:
+    from sheets_ops.sync.tracker import TrackerError
+
+    set_setting(desk, "Template Folder", "/no/such/folder")
+    with pytest.raises(TrackerError, match='Template Folder "/no/such/folder" is not a folder'):
+        cycle(desk, inbox, smtp_outbox(tmp_path, free_port()), "08:00")
+
+
+class Stalling(Recorder):
+    """Holds the first message at DATA until the test says what to answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import asyncio
+
+        if not self.arrived.is_set():
+            self.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+            return "451 4.3.0 the sender went away"  # never accepted: not delivered
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_killing_the_job_mid_send_then_rerunning_delivers_each_email_once(
+    agency: Path, desk: MemoryTracker
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from sheets_ops.sync.xlsx import XlsxTracker
+
+    tracker = XlsxTracker(agency / "tracker.xlsx")
+    tracker.init(TABS)
+    snapshot = desk.read()
+    tracker.write(
+        Batch(
+            rows=[
+                NewRow(tab, dict(zip(t.header, r, strict=False)))
+                for tab, t in snapshot.tabs.items()
+                if tab != "Settings"
+                for r in t.rows
+            ]
+        )
+    )
+    server, port = Stalling(), free_port()
+    controller = Controller(server, hostname="127.0.0.1", port=port)
+    controller.start()
+    env = {
+        **os.environ,
+        "TRACKER": str(agency / "tracker.xlsx"),
+        "MAILBOX": str(agency / "inbox"),
+        "OUTBOX": f"smtp://127.0.0.1:{port}",
+        "MAIL_FROM": "service@agency.example",
+        "STATE_DIR": str(agency / "state"),
+    }
+
+    def sheets_ops(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "sheets_ops", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    try:
+        first = sheets_ops("run", "--once", "--now", "2026-11-30T08:00")
+        assert server.arrived.wait(30)  # recorded, handed over, not yet accepted...
+        first.send_signal(signal.SIGKILL)  # ...and the job dies
+        first.wait(30)
+        server.release.set()
+        for at in ("08:05", "08:10"):
+            rerun = sheets_ops("run", "--once", "--now", f"2026-11-30T{at}")
+            _out, err = rerun.communicate(timeout=60)
+            assert rerun.returncode == 0, err.decode()
+    finally:
+        controller.stop()
+    assert server.keys() == [
+        "summary-20261130-dana@agency.example",
+        "summary-20261130-marcus@agency.example",
+    ]

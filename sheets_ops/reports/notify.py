@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 from typing import Any
 
 from sheets_ops.model import BY_JOB, LOG, CellValue, Role, Status
-from sheets_ops.reports.emails import Rendered, render
+from sheets_ops.reports.emails import Rendered, environment, render, template_folders
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
@@ -32,7 +33,7 @@ from sheets_ops.rules.review import (
     cell_text,
     team_from,
 )
-from sheets_ops.sync.tracker import NewRow, Snapshot, Tab
+from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError
 
 DIGEST_SENT, SUMMARY_SENT, EMAIL_SENT, EMAIL_FAILED = (
     "Digest sent",
@@ -90,6 +91,20 @@ class Mailer:
 
     def __post_init__(self) -> None:
         self.team = team_from(self.snapshot)
+        own = self.settings.get("template folder", "").strip()
+        folders = template_folders()
+        if own:
+            if not Path(own).expanduser().is_dir():
+                raise TrackerError(
+                    f'Settings tab: Template Folder "{own}" is not a folder on this machine; '
+                    "fix the path or clear the cell to use the built-in templates"
+                )
+            folders = [Path(own).expanduser(), *folders]
+        self.templates = environment(folders)
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """The agency's own template for `kind` when its folder has one, else the built-in."""
+        return render(kind, context, self.templates)
 
     def email_of(self, name: str) -> str:
         if "@" in name:
@@ -141,7 +156,7 @@ class Mailer:
     def info_request(self, ask: InfoRequest) -> Outgoing:
         to, pilot = self.client_to(ask.to)
         kind = "certificate request" if ask.type == "COI" else f"{ask.type.lower()} request"
-        rendered = render(
+        rendered = self.render(
             "info_request",
             {
                 "request_id": ask.request_id,
@@ -167,7 +182,9 @@ class Mailer:
             return None
         key = f"chase-{escalation.request_id}-{follow.group(0) if follow else self.now.date()}"
         item = self.item(escalation.request_id, "Carrier to chase", escalation.reason, "", rows)
-        rendered = render("carrier_reminder", {"item": item, "owner": ", ".join(escalation.to)})
+        rendered = self.render(
+            "carrier_reminder", {"item": item, "owner": ", ".join(escalation.to)}
+        )
         return Outgoing(key, "carrier reminder", self.message(", ".join(emails), rendered, key))
 
     def item(
@@ -255,7 +272,7 @@ class Mailer:
             items = by_person[name]
             groups = [(g, [i for i in items if i.group == g]) for g in GROUPS]
             groups = [(g, its) for g, its in groups if its]
-            rendered = render(
+            rendered = self.render(
                 "digest",
                 {
                     "name": name,
@@ -312,7 +329,7 @@ class Mailer:
         readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
         out = []
         for m in readers:
-            rendered = render("daily_summary", {**context, "name": m.name})
+            rendered = self.render("daily_summary", {**context, "name": m.name})
             key = f"summary-{today:%Y%m%d}-{m.email}"
             out.append(Outgoing(key, "daily summary", self.message(m.email, rendered, key)))
         if out:
