@@ -44,7 +44,8 @@ def preview(snapshot: Snapshot, now: datetime, folder: Path, sender: str) -> lis
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             emails.append(reminder)
-    emails += [mailer.info_request(ask) for ask in pending_info_requests(after)]
+    sent = {str(v) for v in (log.values("Old") if log is not None else [])}
+    emails += [mailer.info_request(a) for a in pending_info_requests(after) if a.key not in sent]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for email in emails:
