@@ -291,24 +291,26 @@ def test_a_login_is_never_sent_in_clear(smtp: tuple[Recorder, int]) -> None:
     assert e.value.permanent and "offers no STARTTLS" in str(e.value)
 
 
+def as_workbook(desk: MemoryTracker, path: Path) -> None:
+    """The same agency in a workbook, for the command line."""
+    from sheets_ops.sync.xlsx import XlsxTracker
+
+    tracker = XlsxTracker(path)
+    tracker.init(TABS)
+    tabs = desk.read().tabs
+    rows = [
+        NewRow(name, dict(zip(tab.header, r, strict=False)))
+        for name, tab in tabs.items()
+        if name != "Settings"
+        for r in tab.rows
+    ]
+    tracker.write(Batch(rows=rows))
+
+
 def test_digest_preview_writes_every_email_as_html_and_sends_nothing(
     agency: Path, capsys: pytest.CaptureFixture[str], desk: MemoryTracker
 ) -> None:
-    from sheets_ops.sync.xlsx import XlsxTracker
-
-    tracker = XlsxTracker(agency / "tracker.xlsx")
-    tracker.init(TABS)
-    snapshot = desk.read()
-    tracker.write(
-        Batch(
-            rows=[
-                NewRow(tab, dict(zip(t.header, r, strict=False)))
-                for tab, t in snapshot.tabs.items()
-                if tab != "Settings"
-                for r in t.rows
-            ]
-        )
-    )
+    as_workbook(desk, agency / "tracker.xlsx")
     code = main(["digest", "--preview", str(agency / "preview"), "--now", "2026-11-30T08:31"])
     assert code == 0
     files = sorted(p.name for p in (agency / "preview").iterdir())
@@ -368,21 +370,7 @@ def test_killing_the_job_mid_send_then_rerunning_delivers_each_email_once(
     import subprocess
     import sys
 
-    from sheets_ops.sync.xlsx import XlsxTracker
-
-    tracker = XlsxTracker(agency / "tracker.xlsx")
-    tracker.init(TABS)
-    snapshot = desk.read()
-    tracker.write(
-        Batch(
-            rows=[
-                NewRow(tab, dict(zip(t.header, r, strict=False)))
-                for tab, t in snapshot.tabs.items()
-                if tab != "Settings"
-                for r in t.rows
-            ]
-        )
-    )
+    as_workbook(desk, agency / "tracker.xlsx")
     server, port = Stalling(), free_port()
     controller = Controller(server, hostname="127.0.0.1", port=port)
     controller.start()

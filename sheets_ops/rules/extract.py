@@ -436,32 +436,32 @@ _PROMISE = re.compile(r"(?i)\b(i'll|i will|we'll|we will|i'm going to|we are goi
 _NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
 
+def _calendar_day(month: int, day: int, year: int | None, sent: date) -> date | None:
+    """A written date; without a year, the next such date (a week back still counts)."""
+    full = (year + 2000 if year < 100 else year) if year is not None else sent.year
+    try:
+        found = date(full, month, day)
+    except ValueError:
+        return None
+    if year is None and found < sent - timedelta(days=7):
+        try:
+            found = found.replace(year=full + 1)
+        except ValueError:  # 29 February
+            return None
+    return found
+
+
 def _resolve(m: re.Match[str], sent: date) -> date | None:
     if text := m.group("numeric"):
         parts = [int(p) for p in text.split("/")]
-        year = parts[2] if len(parts) == 3 else sent.year
-        year = year + 2000 if year < 100 else year
-        try:
-            day = date(year, parts[0], parts[1])
-        except ValueError:
-            return None
-        if len(parts) == 2 and day < sent - timedelta(days=7):
-            day = day.replace(year=year + 1)
-        return day
+        return _calendar_day(parts[0], parts[1], parts[2] if len(parts) == 3 else None, sent)
     if text := m.group("named"):
         words = re.findall(r"[a-z]+|\d+", text.lower())
         month = _MONTHS.get(words[0][:3])
         numbers = [int(w) for w in words[1:] if w.isdigit()]
         if month is None or not numbers:
             return None
-        year = numbers[1] if len(numbers) > 1 else sent.year
-        try:
-            day = date(year, month, numbers[0])
-        except ValueError:
-            return None
-        if len(numbers) == 1 and day < sent - timedelta(days=7):
-            day = day.replace(year=year + 1)
-        return day
+        return _calendar_day(month, numbers[0], numbers[1] if len(numbers) > 1 else None, sent)
     if text := m.group("weekday"):
         words = text.lower().split()
         target = _WEEKDAYS[words[-1][:3]]
