@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/sheets-ops demo demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check sheets_ops tests benchmarks
-	$(BIN)/ruff format --check sheets_ops tests benchmarks
+	$(BIN)/ruff check sheets_ops tests benchmarks jobs.py
+	$(BIN)/ruff format --check sheets_ops tests benchmarks jobs.py
 	$(BIN)/mypy sheets_ops
 
 test: lint

@@ -57,6 +57,16 @@ an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's he
 it, the tracker's Accounts tab is used.
 """
 
+DOCTOR_EXAMPLES = """\
+examples:
+  sheets-ops doctor
+  TRACKER=https://docs.google.com/spreadsheets/d/KEY/edit sheets-ops doctor
+
+Checks every setting, the credentials, the tracker's tabs and headers, the Settings values,
+the mailbox (login and folder) and the outbox (SMTP login, or the folder), one line each,
+and says how to fix what fails. Exit status 2 when anything fails. Sends nothing.
+"""
+
 DIGEST_EXAMPLES = """\
 examples:
   sheets-ops digest --preview preview/
@@ -90,6 +100,7 @@ existing tracker it adds what is missing and deletes nothing.
 
 RUN_EXAMPLES = """\
 examples:
+  sheets-ops run                                        the agency's day, until SIGTERM
   sheets-ops run --once
   sheets-ops run --once --dry-run
   sheets-ops run --once --now 2026-11-30T09:00          replay Monday 9 am, agency time
@@ -156,6 +167,12 @@ def _escalation_line(e: Escalation) -> str:
     return f"{e.request_id} {level} → {', '.join(e.to) or 'nobody'}: {e.reason}"
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from sheets_ops.doctor import doctor
+
+    return doctor(print)
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     from sheets_ops.preview import preview
 
@@ -202,11 +219,9 @@ class _Stop(Exception):
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.once and not args.idle:
-        _stderr(
-            "sheets-ops run: the schedule loop is not in this version; "
-            "run `sheets-ops run --once` from cron or a systemd timer, or `run --idle`"
-        )
-        return 2
+        from sheets_ops.jobs import main as loop
+
+        return loop()
     cfg = config.load()
     tracker = open_tracker(cfg, say=_stderr)
     mailbox = open_mailbox(cfg)
@@ -310,7 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("init", cmd_init, "create or repair the tracker's tabs and headers", INIT_EXAMPLES)
 
-    run = command("run", cmd_run, "capture new requests into the tracker", RUN_EXAMPLES)
+    run = command(
+        "run", cmd_run, "run the schedule (or one cycle) that keeps the tracker", RUN_EXAMPLES
+    )
     run.add_argument("--once", action="store_true", help="run one full cycle and exit")
     run.add_argument(
         "--idle",
@@ -326,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+    command(
+        "doctor",
+        cmd_doctor,
+        "check the configuration, the tracker, the mailbox and SMTP",
+        DOCTOR_EXAMPLES,
     )
 
     digest = command("digest", cmd_digest, "preview the emails a cycle would send", DIGEST_EXAMPLES)

@@ -28,7 +28,15 @@ DEFAULTS = {
     "STATE_DIR": "./.sheets_ops",
 }
 SECRETS = ("MAILBOX_PASSWORD", "SMTP_PASSWORD")
-PLAIN = ("GOOGLE_APPLICATION_CREDENTIALS", "MAILBOX_USER", "SMTP_USER", "MAIL_FROM")
+PLAIN = (
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "MAILBOX_USER",
+    "SMTP_USER",
+    "MAIL_FROM",
+    "HEALTHCHECK_URL",
+    "LOG_LEVEL",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 KNOWN = (*DEFAULTS, *SECRETS, *PLAIN)
 
 _SHEET_URL = re.compile(r"^https://docs\.google\.com/spreadsheets/d/([A-Za-z0-9_-]{20,})")
@@ -56,6 +64,8 @@ class Config:
     mailbox_user: str = ""
     smtp_user: str = ""
     mail_from: str = ""
+    healthcheck_url: str = ""
+    log_level: str = "INFO"
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
@@ -162,6 +172,12 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     if mail_from and not _ADDRESS.match(mail_from):
         raise ConfigError(f"MAIL_FROM: {mail_from!r} is not an email address")
     secrets = {name: v for name in SECRETS if (v := _value(env, name))}
+    ping = _value(env, "HEALTHCHECK_URL")
+    if ping and not (urlsplit(ping).scheme in ("http", "https") and urlsplit(ping).hostname):
+        raise ConfigError(f"HEALTHCHECK_URL: {ping!r} is not an http(s) URL")
+    level = (_value(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
     return Config(
         tracker=tracker,
         mailbox=mailbox,
@@ -171,5 +187,7 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         mailbox_user=_value(env, "MAILBOX_USER"),
         smtp_user=_value(env, "SMTP_USER"),
         mail_from=mail_from,
+        healthcheck_url=ping,
+        log_level=level,
         secrets=secrets,
     )

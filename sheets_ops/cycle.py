@@ -14,11 +14,11 @@ Killed between 5 and 6, the messages are fetched again and their Source is found
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sheets_ops.model import LOG, REQUESTS, CellValue, is_blank
+from sheets_ops.model import HEALTH, LOG, REQUESTS, CellValue, is_blank
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
@@ -31,11 +31,13 @@ from sheets_ops.sync.tracker import (
     ADDED,
     PRESENT,
     CellWrite,
+    NewRow,
     Snapshot,
     Tab,
     Tracker,
     WriteReport,
     check_tab,
+    header_problems,
 )
 
 DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
@@ -151,6 +153,38 @@ def _emails(
     return outgoing, outcomes
 
 
+HEALTH_EVERY = timedelta(minutes=15)  # how stale "Last good cycle" may get when nothing changes
+
+
+def _health(snapshot: Snapshot, values: Mapping[str, CellValue], plan: IntakePlan) -> None:
+    """The Health tab, in the same write as everything else: it says the cycle went well only
+    if it did. When nothing else changes it is refreshed every quarter of an hour, so a quiet
+    desk does not cost a write every cycle."""
+    tab = snapshot.tab(HEALTH.name)
+    if tab is None or header_problems(tab, HEALTH):
+        return
+    rows = {cell_text(rec.get("key")): (row, rec.get("value")) for row, rec in tab.records()}
+    last = rows.get("Last good cycle", (0, None))[1]
+    now = values.get("Last good cycle")
+    stale = (
+        not isinstance(last, datetime)
+        or not isinstance(now, datetime)
+        or (now - last >= HEALTH_EVERY)
+    )
+    changed = any(
+        cell_text(rows.get(k, (0, None))[1]) != cell_text(v)
+        for k, v in values.items()
+        if k not in ("Last good cycle", "Cycles since start")
+    )
+    if not (plan.batch or stale or changed):
+        return
+    for key, value in values.items():
+        if key in rows:
+            plan.batch.cells.append(CellWrite(HEALTH.name, key, rows[key][0], "Value", value))
+        else:
+            plan.batch.rows.append(NewRow(HEALTH.name, {"Key": key, "Value": value}))
+
+
 def _typed_in(
     plan: IntakePlan, requests: Tab
 ) -> list[tuple[int, dict[str, CellValue], dict[str, CellValue]]]:
@@ -183,6 +217,7 @@ def run_cycle(
     outbox: Outbox | None = None,
     state: StateDir | None = None,
     mail_from: str = DEFAULT_SENDER,
+    health: Mapping[str, CellValue] | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> CycleResult:
@@ -236,6 +271,8 @@ def run_cycle(
         outgoing, outcomes = _emails(mailer, snapshot, requests, plan, looked, outbox)
         for email in outgoing:  # kept locally first, sent only once the sheet records it
             outbox.record(email.key, email.kind, email.message, now)
+    if health:
+        _health(snapshot, health, plan)
     if len(plan.created) >= 250:
         say(f"saving {len(plan.created)} new requests to {tracker.name}")
     result.report = tracker.write(plan.batch)

@@ -317,6 +317,8 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
         "Pilot: emails meant for clients go to the agency Owner; On: to the client",
     ),
     "Template Folder": ("", "a folder of your own templates, used before the built-in ones"),
+    "Cycle Minutes": ("2", "how often the job looks for new mail and updates the sheet"),
+    "Backup Time": ("02:00", "when the job copies the workbook to STATE_DIR/backups"),
     "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
     "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
     "Due Soon Hours": ("4", "business hours before Due when SLA turns Due soon"),
@@ -374,7 +376,27 @@ LOG = TabSpec(
     ),
 )
 
-TABS: tuple[TabSpec, ...] = (REQUESTS, TEAM, ACCOUNTS, ROUTING, RULES, SETTINGS, HOLIDAYS, LOG)
+HEALTH = TabSpec(
+    "Health",
+    "whether the job is alive: written by the job",
+    (
+        _j("Key", "what", 24),
+        _j("Value", "its value", 30),
+    ),
+    key="Key",
+)
+
+TABS: tuple[TabSpec, ...] = (
+    REQUESTS,
+    TEAM,
+    ACCOUNTS,
+    ROUTING,
+    RULES,
+    SETTINGS,
+    HOLIDAYS,
+    LOG,
+    HEALTH,
+)
 TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}
 
 BY_JOB = "sheets-ops"
