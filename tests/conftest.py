@@ -137,7 +137,7 @@ def sheets_api() -> Iterator[FakeSheets]:
 def google_tracker(sheets_api: FakeSheets, service_account_key: Path) -> GoogleTracker:
     tracker = open_google(sheets_api.key, service_account_key)
     tracker.http.sleep = sheets_api.slept.append  # type: ignore[attr-defined]  # no waiting
-    FAKES[id(tracker)] = sheets_api
+    FAKES[tracker] = sheets_api
     tracker.init(TABS)
     sheets_api.clear_calls()
     return tracker

@@ -3,6 +3,7 @@ workbook with openpyxl (as Excel would save it), or to the memory backend's cell
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,8 @@ from sheets_ops.sync.xlsx import XlsxTracker
 Grid = tuple[list[Any], list[list[Any]]]
 
 # The fake Sheets API behind each Google tracker under test: people edit the sheet there.
-FAKES: dict[int, Any] = {}
+# Weak keys: a tracker's id() can come back for another object once it is gone.
+FAKES: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def edit_tab(
@@ -27,8 +29,8 @@ def edit_tab(
         header, rows = change(list(tab.header), [list(r) for r in tab.rows])
         tracker.tabs[title] = Tab(title, [str(h) for h in header], rows)
         return
-    if id(tracker) in FAKES:
-        fake = FAKES[id(tracker)]
+    if tracker in FAKES:
+        fake = FAKES[tracker]
         grid = fake.values(title)
         header, rows = change(grid[0] if grid else [], grid[1:])
         fake.set_values(title, [header, *rows])
@@ -95,8 +97,8 @@ def sort_requests(tracker: Tracker, column: str, reverse: bool = False) -> None:
 
 
 def rename_tab(tracker: Tracker, old: str, new: str) -> None:
-    if id(tracker) in FAKES:
-        FAKES[id(tracker)].sheet(old).title = new
+    if tracker in FAKES:
+        FAKES[tracker].sheet(old).title = new
         return
     if isinstance(tracker, MemoryTracker):
         tab = tracker.tabs.pop(old)
@@ -110,10 +112,10 @@ def rename_tab(tracker: Tracker, old: str, new: str) -> None:
 
 def add_tab(tracker: Tracker, title: str, rows: list[list[Any]]) -> None:
     """A tab that another tool created, such as Google Forms' responses tab."""
-    if id(tracker) in FAKES:
+    if tracker in FAKES:
         from tests.fake_sheets import Sheet
 
-        fake = FAKES[id(tracker)]
+        fake = FAKES[tracker]
         sheet = Sheet(max(s.sheet_id for s in fake.sheets) + 1, title)
         sheet.grid = [list(r) for r in rows]
         fake.sheets.append(sheet)
