@@ -27,6 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.cycle_xlsx
 	$(BIN)/python -m benchmarks.google_calls
 	$(BIN)/python -m benchmarks.inspect_speed
+	$(BIN)/python -m benchmarks.rules_speed
+	$(BIN)/python -m benchmarks.renewals_import
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

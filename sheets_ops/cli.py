@@ -57,6 +57,17 @@ an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's he
 it, the tracker's Accounts tab is used.
 """
 
+RENEWALS_EXAMPLES = """\
+examples:
+  sheets-ops renewals import expiring-policies.csv
+  sheets-ops renewals import epic-export.csv --map "Policy #=Pol No; Client=Insured Name"
+
+Reads a policy/expiration export (client, policy number, carrier, line, expiration, premium,
+account owner) into the Renewals tab. Headers are matched through Settings, Renewal Columns
+(and --map); dates and amounts are read as exports write them. Importing again updates rows
+and never doubles them; lines that cannot be read are listed with their reason.
+"""
+
 DOCTOR_EXAMPLES = """\
 examples:
   sheets-ops doctor
@@ -165,6 +176,29 @@ def cmd_init(args: argparse.Namespace) -> int:
 def _escalation_line(e: Escalation) -> str:
     level = f"L{e.level}" if e.level else "chase"
     return f"{e.request_id} {level} → {', '.join(e.to) or 'nobody'}: {e.reason}"
+
+
+def cmd_renewals(args: argparse.Namespace) -> int:
+    from sheets_ops.renewals_import import import_renewals
+
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    if not args.file.is_file():
+        raise ConfigError(f"renewals import: no file at {args.file}")
+    result = import_renewals(tracker, args.file, args.map or "", say=_stderr)
+    total = result.added + result.updated + result.unchanged
+    print(
+        f"{total:,} policies: {result.added:,} added, {result.updated:,} updated, "
+        f"{result.unchanged:,} unchanged"
+    )
+    if result.problems:
+        print(
+            f"{len(result.problems)} line{'s' if len(result.problems) != 1 else ''} "
+            "could not be read:"
+        )
+        for line, reason in result.problems:
+            print(f"  line {line}: {reason}")
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -343,6 +377,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+    renewals = command(
+        "renewals", cmd_renewals, "import a policy export into the Renewals tab", RENEWALS_EXAMPLES
+    )
+    renewals.add_argument("action", choices=["import"], help="what to do (import)")
+    renewals.add_argument("file", type=Path, metavar="FILE.csv")
+    renewals.add_argument(
+        "--map", metavar="MAP", help='extra header names, like "Policy #=Pol Num; Client=Insured"'
     )
 
     command(

@@ -18,11 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sheets_ops.model import HEALTH, LOG, REQUESTS, CellValue, is_blank
+from sheets_ops.model import HEALTH, LOG, RENEWALS, REQUESTS, CellValue, is_blank
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
-from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review
+from sheets_ops.rules.renewals import RenewalReview, review_renewals
+from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review, team_from
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.mailbox import MailItem, MailSource
 from sheets_ops.sync.outbox import Delivery, Outbox, Outcome
@@ -260,6 +261,21 @@ def run_cycle(
                 )
     plan.batch.cells.extend(looked.batch.cells)
     plan.batch.rows.extend(looked.batch.rows)
+    renewals = snapshot.tab(RENEWALS.name)
+    pipeline = RenewalReview()
+    if renewals is not None and not header_problems(renewals, RENEWALS):
+        pipeline = review_renewals(
+            renewals,
+            snapshot.tab(LOG.name),
+            settings.values,
+            directory,
+            team_from(snapshot),
+            wall.date(),
+            wall,
+        )
+        plan.batch.cells.extend(pipeline.batch.cells)
+        plan.batch.rows.extend(pipeline.batch.rows)
+        looked.escalations.extend(pipeline.escalations)
     result = CycleResult(plan, review=looked, dry_run=dry_run)
     if dry_run:
         result.seconds = time.monotonic() - started
@@ -269,6 +285,9 @@ def run_cycle(
     if outbox is not None:
         mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
         outgoing, outcomes = _emails(mailer, snapshot, requests, plan, looked, outbox)
+        for reminder in pipeline.reminders:
+            line = cell_text(mailer.renewals.get(reminder.policy, {}).get("line"))
+            outgoing.append(mailer.renewal_reminder(reminder, line))
         for email in outgoing:  # kept locally first, sent only once the sheet records it
             outbox.record(email.key, email.kind, email.message, now)
     if health:

@@ -319,6 +319,23 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     "Template Folder": ("", "a folder of your own templates, used before the built-in ones"),
     "Cycle Minutes": ("2", "how often the job looks for new mail and updates the sheet"),
     "Backup Time": ("02:00", "when the job copies the workbook to STATE_DIR/backups"),
+    "Renewal Open Days": ("120", "days before expiration a renewal opens (Stage: Upcoming)"),
+    "Renewal Offsets": (
+        "default: submission 60, quote 45, decision 21; WC: submission 75, quote 60, decision 30",
+        "days before expiration for each key date, by line ('; '-separated)",
+    ),
+    "Renewal Reminder Days": ("90; 30", "days before expiration the client is reminded"),
+    "Presented Follow-up Days": ("7", "days a Presented renewal waits before a follow-up"),
+    "Renewal Columns": (
+        "Client=Named Insured, Insured, Client, Account Name; "
+        "Policy #=Policy Number, Policy No, Policy #, Policy; "
+        "Carrier=Carrier, Company, Writing Company; "
+        "Line=Line of Business, LOB, Line, Coverage; "
+        "Expiration=Expiration Date, Exp Date, Expiration, Expires; "
+        "Expiring Premium=Premium, Annual Premium, Written Premium; "
+        "Owner=Account Owner, Producer, Account Manager, CSR",
+        "which export columns fill which Renewals columns (Column=Header, Header; ...)",
+    ),
     "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
     "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
     "Due Soon Hours": ("4", "business hours before Due when SLA turns Due soon"),
@@ -376,6 +393,48 @@ LOG = TabSpec(
     ),
 )
 
+
+class Stage(StrEnum):
+    UPCOMING = "Upcoming"
+    QUOTE_REQUESTED = "Quote Requested"
+    QUOTE_RECEIVED = "Quote Received"
+    PRESENTED = "Presented"
+    BOUND = "Bound"
+    INVOICED = "Invoiced"
+    DONE = "Done"
+
+
+class RenewalException(StrEnum):
+    CARRIER_NON_RENEW = "Carrier Non-Renew"
+    CLIENT_SHOPPING = "Client Shopping"
+    UW_NEEDS_INFO = "UW Needs Info"
+    LOST = "Lost"
+
+
+RENEWALS = TabSpec(
+    "Renewals",
+    "every policy coming up for renewal, with its key dates",
+    (
+        _j("Client", "from the policy export", 24),
+        _j("Policy #", "from the policy export; identifies the row", 14),
+        _j("Carrier", "from the policy export", 16),
+        _j("Line", "line of business, from the policy export", 10),
+        _j("Expiration", "when the policy expires", 12, kind="date"),
+        _f("Owner", "the account owner", 14),
+        _f("Stage", "where the renewal stands", 16, choices=tuple(Stage)),
+        _j("Quote Deadline", "quotes back from carriers by", 12, kind="date"),
+        _j("Carrier Submission Deadline", "submissions to carriers by", 12, kind="date"),
+        _j("Client Decision Deadline", "the client decides by", 12, kind="date"),
+        _j("Effective Date", "the renewal takes effect", 12, kind="date"),
+        _h("Exception", "what stands in the way", 16, choices=tuple(RenewalException)),
+        _j("Last Client Contact", "the last reminder or follow-up sent", 12, kind="date"),
+        _j("Next Step", "what the stage calls for next", 28),
+        _j("Expiring Premium", "from the policy export", 12, kind="number"),
+        _h("Renewal Premium", "the premium quoted or bound", 12, kind="number"),
+    ),
+    key="Policy #",
+)
+
 HEALTH = TabSpec(
     "Health",
     "whether the job is alive: written by the job",
@@ -395,6 +454,7 @@ TABS: tuple[TabSpec, ...] = (
     SETTINGS,
     HOLIDAYS,
     LOG,
+    RENEWALS,
     HEALTH,
 )
 TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}

@@ -18,11 +18,20 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
-from sheets_ops.model import BY_JOB, LOG, CellValue, Role, Status
+from sheets_ops.model import (
+    BY_JOB,
+    LOG,
+    RENEWALS,
+    CellValue,
+    Role,
+    Stage,
+    Status,
+)
 from sheets_ops.reports.emails import Rendered, environment, render, template_folders
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
+from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RenewalReminder, parse_date
 from sheets_ops.rules.review import (
     CARRIER_CHASE,
     CLOSED,
@@ -48,6 +57,7 @@ GROUPS = (  # the order a digest shows them in
     "Untouched",
     "Carrier to chase",
     "Closed with steps missing",
+    "Renewals at risk",
     "Emails that failed",
 )
 Link = Callable[[int], str]
@@ -88,9 +98,15 @@ class Mailer:
     sender: str
     link: Link = lambda _row: ""
     team: list[Member] = field(default_factory=list)
+    renewals: dict[str, dict[str, Any]] = field(default_factory=dict)  # by Policy #
 
     def __post_init__(self) -> None:
         self.team = team_from(self.snapshot)
+        tab = self.snapshot.tab(RENEWALS.name)
+        if tab is not None:
+            for _row, rec in tab.records():
+                if cell_text(rec.get("policy #")):
+                    self.renewals[cell_text(rec.get("policy #"))] = rec
         own = self.settings.get("template folder", "").strip()
         folders = template_folders()
         if own:
@@ -190,6 +206,20 @@ class Mailer:
     def item(
         self, rid: str, group: str, reason: str, level: str, rows: Mapping[str, dict[str, Any]]
     ) -> Item:
+        if rid not in rows and rid in self.renewals:  # a renewal, known by its policy number
+            r = self.renewals[rid]
+            expires = r.get("expiration")
+            return Item(
+                rid,
+                group,
+                reason,
+                level,
+                client=cell_text(r.get("client")) or "no client",
+                type=f"Renewal {cell_text(r.get('line'))}".strip(),
+                owner=cell_text(r.get("owner")) or "nobody",
+                due=f"expires {expires:%m/%d}" if isinstance(expires, date) else "",
+                summary=f"{cell_text(r.get('stage'))}: {cell_text(r.get('next step'))}",
+            )
         rec = rows.get(rid, {})
         row = rec.get("_row", 0)
         due = rec.get("due")
@@ -307,7 +337,28 @@ class Mailer:
             owner = cell_text(rows.get(rid, {}).get("owner"))
             item = self.item(rid, "Closed with steps missing", f"not ticked: {new}", "", rows)
             return [(owner, item)] if owner else []
+        if what == RENEWAL_EXCEPTION:
+            reason, _, owner = new.partition(" → ")
+            item = self.item(rid, "Renewals at risk", reason, "", rows)
+            readers = [owner.strip()] + [m.name for m in self.role(Role.OWNER)]
+            return [(n, item) for n in dict.fromkeys(readers) if n and n != "nobody"]
         return []
+
+    def renewal_reminder(self, reminder: RenewalReminder, line: str) -> Outgoing:
+        to, pilot = self.client_to(reminder.to)
+        rendered = self.render(
+            "renewal_reminder",
+            {
+                "client": reminder.client,
+                "policy": reminder.policy,
+                "line": line,
+                "expiration": reminder.expiration,
+                "days": reminder.days,
+                "owner": reminder.owner,
+                "pilot": pilot,
+            },
+        )
+        return Outgoing(reminder.key, "renewal reminder", self.message(to, rendered, reminder.key))
 
     # the daily summary -------------------------------------------------------------------
 
@@ -338,6 +389,47 @@ class Mailer:
             )
             out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
         return out
+
+    def pipeline(
+        self, today: date
+    ) -> tuple[list[tuple[str, list[tuple[str, int]]]], list[Item], float, float]:
+        """Renewals expiring this month and next, by stage; those at risk; premium at stake."""
+        this_month = today.replace(day=1)
+        next_month = _month_after(this_month)
+        after = _month_after(next_month)
+        months: dict[str, dict[str, int]] = {f"{this_month:%B}": {}, f"{next_month:%B}": {}}
+        at_risk, stake, risk_stake = [], 0.0, 0.0
+        for policy, r in self.renewals.items():
+            expires = parse_date(r.get("expiration"))
+            if expires is None or not this_month <= expires < after:
+                continue
+            month = f"{expires.replace(day=1):%B}"
+            stage = cell_text(r.get("stage")) or Stage.UPCOMING.value
+            months[month][stage] = months[month].get(stage, 0) + 1
+            premium = r.get("expiring premium")
+            amount = float(premium) if isinstance(premium, int | float) else 0.0
+            stake += amount
+            missed = [
+                c
+                for c in (
+                    "carrier submission deadline",
+                    "quote deadline",
+                    "client decision deadline",
+                )
+                if (d := parse_date(r.get(c))) is not None and d < today
+            ]
+            exception = cell_text(r.get("exception"))
+            late = bool(missed) and stage in (Stage.UPCOMING.value, Stage.QUOTE_REQUESTED.value)
+            if exception or late:
+                risk_stake += amount
+                why = exception or f"{missed[-1]} passed"
+                at_risk.append(self.item(policy, "Renewals at risk", why, "", {}))
+        order = [s.value for s in Stage]
+        pipeline = [
+            (m, sorted(c.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+            for m, c in months.items()
+        ]
+        return pipeline, at_risk, stake, risk_stake
 
     def summary_context(self, rows: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         today = self.now.date()
@@ -376,7 +468,12 @@ class Mailer:
             )
             if today in (due_day, deadline_day):
                 today_due.append(self.item(rid, "Due today", "", "", rows))
+        pipeline, at_risk, stake, risk_stake = self.pipeline(today)
         return {
+            "pipeline": pipeline,
+            "at_risk": at_risk,
+            "stake": stake,
+            "risk_stake": risk_stake,
             "day": today,
             "open": len(open_rows),
             "by_status": sorted(by_status.items(), key=lambda kv: -kv[1]),
@@ -385,6 +482,10 @@ class Mailer:
             "overdue": overdue,
             "today": today_due,
         }
+
+
+def _month_after(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def rows_by_id(requests: Tab) -> dict[str, dict[str, Any]]:
@@ -406,6 +507,8 @@ def _group(reason: str) -> str:
         return "Overdue"
     if "followed up" in reason:
         return "Client followed up"
+    if "passed at stage" in reason:
+        return "Renewals at risk"
     return "Untouched"
 
 
