@@ -1,0 +1,195 @@
+"""The owner's figures, from Requests, Archive, the Log and Renewals (pandas).
+
+Times are business hours on the agency's calendar. A period is [start, end) in agency time:
+volume counts requests received in it, completion and resolution count requests closed in
+it, first response counts first responses logged in it; open work, aging, overdue and load
+are as of `end`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from sheets_ops.model import CellValue, Status
+from sheets_ops.rules.clock import Calendar
+from sheets_ops.rules.review import CLOSED, FIRST_RESPONSE, cell_text
+from sheets_ops.sync.tracker import Snapshot, Tab
+
+BUCKETS = ("under 1 day", "1 to 3 days", "3 to 7 days", "over 7 days")
+
+
+@dataclass
+class Metrics:
+    start: datetime
+    end: datetime
+    received: int = 0
+    by_channel: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    closed: int = 0
+    closed_in_sla: int = 0
+    first_response: dict[str, float] = field(default_factory=dict)  # median, p90 (hours)
+    resolution: dict[str, float] = field(default_factory=dict)
+    resolution_by_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    resolution_by_owner: dict[str, dict[str, float]] = field(default_factory=dict)
+    response_by_type: dict[str, dict[str, float]] = field(default_factory=dict)
+    response_by_owner: dict[str, dict[str, float]] = field(default_factory=dict)
+    open: int = 0
+    aging: dict[str, int] = field(default_factory=dict)
+    overdue: int = 0
+    escalated: int = 0
+    load: dict[str, int] = field(default_factory=dict)
+    follow_ups: int = 0
+    renewals_by_stage: dict[str, int] = field(default_factory=dict)
+    renewal_premium: float = 0.0
+
+    @property
+    def completion_rate(self) -> float | None:
+        """Closed within SLA over closed; None when nothing closed."""
+        return self.closed_in_sla / self.closed if self.closed else None
+
+
+def _rows(tab: Tab | None) -> list[dict[str, CellValue]]:
+    return [rec for _row, rec in tab.records()] if tab is not None else []
+
+
+def frame(snapshot: Snapshot) -> pd.DataFrame:
+    """Requests and Archive as one table of the columns metrics need."""
+    records = _rows(snapshot.tab("Requests")) + _rows(snapshot.tab("Archive"))
+    columns = [
+        "id",
+        "received",
+        "channel",
+        "type",
+        "owner",
+        "status",
+        "closed",
+        "due",
+        "sla",
+        "escalation",
+        "age (h)",
+    ]
+    data = [{c: r.get(c) for c in columns} for r in records if cell_text(r.get("id"))]
+    df = pd.DataFrame(data, columns=columns)
+    for c in ("received", "closed", "due"):
+        df[c] = pd.to_datetime(
+            df[c].where(df[c].map(lambda v: isinstance(v, datetime))), errors="coerce"
+        )
+    for c in ("channel", "type", "owner", "status", "sla", "escalation"):
+        df[c] = df[c].map(cell_text)
+    return df
+
+
+def _stats(hours: pd.Series) -> dict[str, float]:
+    if hours.empty:
+        return {}
+    return {
+        "median": round(float(hours.median()), 1),
+        "p90": round(float(hours.quantile(0.9)), 1),
+        "count": int(hours.count()),
+    }
+
+
+def _grouped(df: pd.DataFrame, column: str, by: str) -> dict[str, dict[str, float]]:
+    return {str(k): _stats(g[column]) for k, g in df.groupby(by) if k}
+
+
+def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: datetime) -> Metrics:
+    m = Metrics(start, end)
+    df = frame(snapshot)
+    day_hours = calendar.day_seconds / 3600
+    origin = calendar.elapsed
+
+    def business(a: pd.Series, b: pd.Series) -> pd.Series:
+        return pd.Series(
+            [max(0, origin(y) - origin(x)) / 3600 for x, y in zip(a, b, strict=True)],
+            index=a.index,
+            dtype="float64",
+        )
+
+    got = df[(df["received"] >= start) & (df["received"] < end)]
+    m.received = len(got)
+    m.by_channel = {str(k): int(v) for k, v in got["channel"].value_counts().items() if k}
+    m.by_type = {str(k): int(v) for k, v in got["type"].value_counts().items() if k}
+
+    done = df[(df["closed"] >= start) & (df["closed"] < end) & df["received"].notna()].copy()
+    m.closed = len(done)
+    m.closed_in_sla = int(((done["due"].isna()) | (done["closed"] <= done["due"])).sum())
+    if not done.empty:
+        done["hours"] = business(done["received"], done["closed"])
+        m.resolution = _stats(done["hours"])
+        m.resolution_by_type = _grouped(done, "hours", "type")
+        m.resolution_by_owner = _grouped(done, "hours", "owner")
+
+    firsts = _first_responses(snapshot)
+    if firsts:
+        replies = df[df["id"].isin(list(firsts))].copy()
+        replies["answered"] = replies["id"].map(firsts)
+        replies = replies[
+            (replies["answered"] >= start)
+            & (replies["answered"] < end)
+            & replies["received"].notna()
+        ]
+        if not replies.empty:
+            replies["hours"] = business(replies["received"], replies["answered"])
+            m.first_response = _stats(replies["hours"])
+            m.response_by_type = _grouped(replies, "hours", "type")
+            m.response_by_owner = _grouped(replies, "hours", "owner")
+
+    still = df[~df["status"].isin(list(CLOSED)) & df["received"].notna() & (df["received"] < end)]
+    m.open = len(still)
+    ages = [max(0, origin(end) - origin(r)) / 3600 / day_hours for r in still["received"]]
+    counts = dict.fromkeys(BUCKETS, 0)
+    for days in ages:
+        counts[
+            BUCKETS[0]
+            if days < 1
+            else BUCKETS[1]
+            if days < 3
+            else BUCKETS[2]
+            if days < 7
+            else BUCKETS[3]
+        ] += 1
+    m.aging = counts
+    m.overdue = int((still["sla"] == "Overdue").sum())
+    m.escalated = int((still["escalation"] != "").sum())
+    m.load = {str(k): int(v) for k, v in still["owner"].value_counts().items() if k}
+    m.follow_ups = len(
+        [
+            r
+            for r in _rows(snapshot.tab("Log"))
+            if r.get("what") == "Client follow-up" and _within(r.get("when"), start, end)
+        ]
+    )
+    for r in _rows(snapshot.tab("Renewals")):
+        stage = cell_text(r.get("stage"))
+        if stage:
+            m.renewals_by_stage[stage] = m.renewals_by_stage.get(stage, 0) + 1
+            if stage not in ("Done",) and isinstance(r.get("expiring premium"), int | float):
+                m.renewal_premium += float(r["expiring premium"])  # type: ignore[arg-type]
+    return m
+
+
+def _within(value: CellValue, start: datetime, end: datetime) -> bool:
+    return isinstance(value, datetime) and start <= value < end
+
+
+def _first_responses(snapshot: Snapshot) -> dict[str, datetime]:
+    out: dict[str, datetime] = {}
+    for r in _rows(snapshot.tab("Log")):
+        when, rid = r.get("when"), cell_text(r.get("request"))
+        if r.get("what") == FIRST_RESPONSE and isinstance(when, datetime) and rid:
+            out.setdefault(rid, when)
+    return out
+
+
+def as_table(rows: Iterable[tuple[str, Any]]) -> list[list[CellValue]]:
+    return [[str(k), v] for k, v in rows]
+
+
+def open_statuses(m: Mapping[str, int]) -> dict[str, int]:
+    return {s.value: m.get(s.value, 0) for s in Status if s.value not in CLOSED}
