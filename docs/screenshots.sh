@@ -14,4 +14,14 @@ shot() {  # html png height
 }
 shot "$(ls "$work"/preview/digest-*dana*.html)" docs/digest.png 680
 shot "$(ls "$work"/preview/summary-*dana*.html)" docs/daily-summary.png 1000
-echo "docs/digest.png docs/daily-summary.png"
+# the weekly report, on the week whose figures tests/week.py works out by hand
+mkdir -p "$work/week"
+.venv/bin/python -c "
+import sys; sys.path.insert(0, '.')
+from sheets_ops.model import ARCHIVE, TABS
+from sheets_ops.sync.xlsx import XlsxTracker
+from tests.week import fill_week
+book = XlsxTracker('$work/week/tracker.xlsx'); book.init((*TABS, ARCHIVE)); fill_week(book)"
+(cd "$work/week" && "$OLDPWD/.venv/bin/sheets-ops" report --from 2026-11-16 --to 2026-11-22 --html "$work/week.html" >/dev/null)
+shot "$work/week.html" docs/weekly-report.png 1620
+echo "docs/digest.png docs/daily-summary.png docs/weekly-report.png"

@@ -11,13 +11,14 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import TABS
+from sheets_ops.reports.emails import render
 from sheets_ops.rules.review import Escalation
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.mailbox import MailboxError
@@ -86,6 +87,19 @@ examples:
 Writes every email that would go out at that moment (escalation digests, the daily summary,
 carrier reminders, client emails) as HTML files in DIR, one per email, named by its key.
 Sends nothing and writes nothing to the tracker.
+"""
+
+REPORT_EXAMPLES = """\
+examples:
+  sheets-ops report                                   last week, as text
+  sheets-ops report --html report.html                the same, with its charts, in one file
+  sheets-ops report --from 2026-11-01 --to 2026-11-30 --html november.html
+
+The owner's report for a period (both dates included; default: last Monday to Sunday) beside
+the period of the same length just before it: requests received and closed, closed within SLA,
+first response and resolution in business hours (median and p90), open work by age, load per
+owner, client follow-ups, renewals. The job emails it every week (Settings, Weekly Report).
+Reads the tracker; writes and sends nothing.
 """
 
 SIMULATE_EXAMPLES = """\
@@ -218,6 +232,40 @@ def cmd_digest(args: argparse.Namespace) -> int:
     print(
         f"{len(written)} emails would go out; written as HTML to {args.preview}; nothing was sent"
     )
+    return 0
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sheets_ops.reports import weekly
+    from sheets_ops.rules.settings import read_settings
+
+    cfg = config.load()
+    snapshot = open_tracker(cfg, say=_stderr).read()
+    settings = read_settings(snapshot)
+    now = args.now.astimezone(settings.zone).replace(tzinfo=None) if args.now.tzinfo else args.now
+    start, end = weekly.week_before(now)
+    if args.start is not None:
+        start = datetime.combine(args.start, time())
+    if args.end is not None:
+        end = datetime.combine(args.end + timedelta(days=1), time())
+    if end <= start:
+        raise ConfigError("--to: must be on or after --from")
+    report = weekly.build(snapshot, settings.calendar, start, end)
+    if args.html is None:
+        context = weekly.context(report, lambda name: f"{name}.png")
+        print(render("weekly_report", context).text, end="")
+        return 0
+    context = weekly.context(report, lambda name: weekly.data_uri(report.charts[name]))
+    args.html.write_text(render("weekly_report", context).html, "utf-8")
+    last = end - timedelta(days=1)
+    print(f"report for {start:%a %Y-%m-%d} to {last:%a %Y-%m-%d} written to {args.html}")
     return 0
 
 
@@ -409,6 +457,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="ISO",
         help="the moment to preview (default: now)",
+    )
+
+    report = command(
+        "report", cmd_report, "the owner's report for a period, with charts", REPORT_EXAMPLES
+    )
+    report.add_argument("--html", type=Path, metavar="FILE", help="write HTML with its charts")
+    report.add_argument("--from", dest="start", type=_parse_day, metavar="DATE", default=None)
+    report.add_argument("--to", dest="end", type=_parse_day, metavar="DATE", default=None)
+    report.add_argument(
+        "--now",
+        type=_parse_now,
+        default=None,
+        metavar="ISO",
+        help="the moment whose last week is reported (default: now)",
     )
 
     simulate = command(

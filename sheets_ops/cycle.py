@@ -147,7 +147,9 @@ def _emails(
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             outgoing.append(reminder)
-    for email in mailer.digests(rows, log, failures) + mailer.summary(rows, log):
+    for email in (
+        mailer.digests(rows, log, failures) + mailer.summary(rows, log) + mailer.weekly(log)
+    ):
         if email.record is not None:
             plan.batch.rows.append(email.record)
         outgoing.append(email)

@@ -134,6 +134,7 @@ def desk() -> MemoryTracker:
         Batch(rows=[NewRow("Holidays", {"Date": date.fromisoformat(d)}) for d in holidays])
     )
     set_setting(tracker, "Client Emails", "On")
+    set_setting(tracker, "Weekly Report", "Off")  # the weekly report has its own tests
     return tracker
 
 
@@ -305,6 +306,7 @@ def as_workbook(desk: MemoryTracker, path: Path) -> None:
         for r in tab.rows
     ]
     tracker.write(Batch(rows=rows))
+    set_setting(tracker, "Weekly Report", "Off")
 
 
 def test_digest_preview_writes_every_email_as_html_and_sends_nothing(

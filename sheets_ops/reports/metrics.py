@@ -2,8 +2,9 @@
 
 Times are business hours on the agency's calendar. A period is [start, end) in agency time:
 volume counts requests received in it, completion and resolution count requests closed in
-it, first response counts first responses logged in it; open work, aging, overdue and load
-are as of `end`.
+it, first response counts first responses logged in it; open work, aging, overdue (past Due)
+and load are as of `end`, from Received, Closed and Due. Escalated counts the open requests
+whose Escalation cell says so now: the sheet keeps no history of it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from sheets_ops.model import CellValue, Status
+from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.review import CLOSED, FIRST_RESPONSE, cell_text
 from sheets_ops.sync.tracker import Snapshot, Tab
@@ -59,7 +60,7 @@ def _rows(tab: Tab | None) -> list[dict[str, CellValue]]:
 
 def frame(snapshot: Snapshot) -> pd.DataFrame:
     """Requests and Archive as one table of the columns metrics need."""
-    records = _rows(snapshot.tab("Requests")) + _rows(snapshot.tab("Archive"))
+    records = _rows(snapshot.tab(REQUESTS.name)) + _rows(snapshot.tab(ARCHIVE.name))
     columns = [
         "id",
         "received",
@@ -73,14 +74,17 @@ def frame(snapshot: Snapshot) -> pd.DataFrame:
         "escalation",
         "age (h)",
     ]
-    data = [{c: r.get(c) for c in columns} for r in records if cell_text(r.get("id"))]
+    text = ("id", "channel", "type", "owner", "status", "sla", "escalation")
+    data = [
+        {c: cell_text(r.get(c)) if c in text else r.get(c) for c in columns}
+        for r in records
+        if cell_text(r.get("id"))
+    ]  # text first: pandas reads a column of text with gaps as missing, not as ""
     df = pd.DataFrame(data, columns=columns)
     for c in ("received", "closed", "due"):
         df[c] = pd.to_datetime(
             df[c].where(df[c].map(lambda v: isinstance(v, datetime))), errors="coerce"
         )
-    for c in ("channel", "type", "owner", "status", "sla", "escalation"):
-        df[c] = df[c].map(cell_text)
     return df
 
 
@@ -140,7 +144,13 @@ def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: dateti
             m.response_by_type = _grouped(replies, "hours", "type")
             m.response_by_owner = _grouped(replies, "hours", "owner")
 
-    still = df[~df["status"].isin(list(CLOSED)) & df["received"].notna() & (df["received"] < end)]
+    # open at `end`: received before it and not closed by then (whatever Status says now)
+    still = df[
+        df["received"].notna()
+        & (df["received"] < end)
+        & ~(df["closed"] < end)
+        & ~(df["closed"].isna() & df["status"].isin(list(CLOSED)))
+    ]
     m.open = len(still)
     ages = [max(0, origin(end) - origin(r)) / 3600 / day_hours for r in still["received"]]
     counts = dict.fromkeys(BUCKETS, 0)
@@ -155,7 +165,7 @@ def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: dateti
             else BUCKETS[3]
         ] += 1
     m.aging = counts
-    m.overdue = int((still["sla"] == "Overdue").sum())
+    m.overdue = int((still["due"] < end).sum())
     m.escalated = int((still["escalation"] != "").sum())
     m.load = {str(k): int(v) for k, v in still["owner"].value_counts().items() if k}
     m.follow_ups = len(

@@ -44,12 +44,15 @@ from sheets_ops.rules.review import (
 )
 from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError
 
-DIGEST_SENT, SUMMARY_SENT, EMAIL_SENT, EMAIL_FAILED = (
+DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (
     "Digest sent",
     "Summary sent",
+    "Weekly report sent",
     "Email sent",
     "Email failed",
 )
+WEEKLY_CATCH_UP = timedelta(days=2)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GROUPS = (  # the order a digest shows them in
     "Overdue",
     "Client followed up",
@@ -388,6 +391,57 @@ class Mailer:
                 SUMMARY_SENT, today.isoformat(), f"to {', '.join(m.name for m in readers)}"
             )
             out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+        return out
+
+    # the weekly report ------------------------------------------------------------------
+
+    def weekly_slot(self) -> datetime | None:
+        """The latest "Weekly Report" moment (like "Mon 08:00") at or before now."""
+        text = self.settings.get("weekly report", "Mon 08:00").strip().lower()
+        at = _times(text[3:]) if text[:3] in DAYS else []
+        if not at:
+            return None
+        back = (self.now.weekday() - DAYS.index(text[:3])) % 7
+        moment = datetime.combine(self.now.date() - timedelta(days=back), at[0])
+        return moment if moment <= self.now else moment - timedelta(days=7)
+
+    def weekly(self, log: Tab | None) -> list[Outgoing]:
+        """Last whole week beside the week before, to the Owner and Ops Managers, once a week.
+        A job that was down at the slot still sends it within WEEKLY_CATCH_UP; after that the
+        week is skipped rather than reported late (`sheets-ops report` renders any week)."""
+        from sheets_ops.reports import weekly
+
+        slot = self.weekly_slot()
+        if slot is None or self.now - slot > WEEKLY_CATCH_UP:
+            return []
+        start, end = weekly.week_before(slot)
+        done = {
+            cell_text(r.get("old"))
+            for _x, r in (log.records() if log else [])
+            if r.get("what") == WEEKLY_SENT
+        }
+        readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
+        if start.date().isoformat() in done or not readers:
+            return []
+        report = weekly.build(self.snapshot, self.calendar, start, end)
+        out = []
+        for m in readers:
+            key = f"weekly-{start:%Y%m%d}-{m.email}"
+            context = weekly.context(report, lambda name: f"cid:{name}@sheets-ops")
+            msg = self.message(
+                m.email, self.render("weekly_report", {**context, "name": m.name}), key
+            )
+            html = msg.get_body(preferencelist=("html",))
+            assert isinstance(html, EmailMessage)
+            for name, png in report.charts.items():
+                html.add_related(
+                    png, "image", "png", cid=f"<{name}@sheets-ops>", filename=f"{name}.png"
+                )
+            out.append(Outgoing(key, "weekly report", msg))
+        record = self.log(
+            WEEKLY_SENT, start.date().isoformat(), f"to {', '.join(m.name for m in readers)}"
+        )
+        out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
         return out
 
     def pipeline(
