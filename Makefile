@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.inspect_speed
 	$(BIN)/python -m benchmarks.rules_speed
 	$(BIN)/python -m benchmarks.renewals_import
+	$(BIN)/python -m benchmarks.metrics_speed
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
