@@ -372,11 +372,7 @@ class Mailer:
             return []
         if self.now < datetime.combine(today, at[0]):
             return []
-        done = {
-            cell_text(r.get("old"))
-            for _x, r in (log.records() if log else [])
-            if r.get("what") == SUMMARY_SENT
-        }
+        done = _logged(log, SUMMARY_SENT)
         if today.isoformat() in done:
             return []
         context = self.summary_context(rows)
@@ -415,11 +411,7 @@ class Mailer:
         if slot is None or self.now - slot > WEEKLY_CATCH_UP:
             return []
         start, end = weekly.week_before(slot)
-        done = {
-            cell_text(r.get("old"))
-            for _x, r in (log.records() if log else [])
-            if r.get("what") == WEEKLY_SENT
-        }
+        done = _logged(log, WEEKLY_SENT)
         readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
         if start.date().isoformat() in done or not readers:
             return []
@@ -536,6 +528,13 @@ class Mailer:
             "overdue": overdue,
             "today": today_due,
         }
+
+
+def _logged(log: Tab | None, what: str) -> set[str]:
+    """The Old cells of the Log lines that say `what` (the days a summary went out...)."""
+    return {
+        cell_text(r.get("old")) for _x, r in (log.records() if log else []) if r.get("what") == what
+    }
 
 
 def _month_after(day: date) -> date:
