@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sheets_ops.model import HEALTH, LOG, RENEWALS, REQUESTS, CellValue, is_blank
+from sheets_ops.model import DASHBOARD, HEALTH, LOG, RENEWALS, REQUESTS, CellValue, is_blank
+from sheets_ops.reports import dashboard
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
@@ -294,6 +295,8 @@ def run_cycle(
             outbox.record(email.key, email.kind, email.message, now)
     if health:
         _health(snapshot, health, plan)
+    if dashboard.due(snapshot, wall):
+        plan.batch.grids[DASHBOARD] = dashboard.grid(snapshot, settings.calendar, wall)
     if len(plan.created) >= 250:
         say(f"saving {len(plan.created)} new requests to {tracker.name}")
     result.report = tracker.write(plan.batch)

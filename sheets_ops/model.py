@@ -473,6 +473,27 @@ TABS: tuple[TabSpec, ...] = (
 )
 TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}
 
+# The Dashboard tab belongs to the job: it is rewritten whole, from A1, every quarter of an
+# hour. A fixed layout, so that charts point at fixed ranges (rows are 1-based, like A1).
+DASHBOARD = "Dashboard"
+DASHBOARD_ROWS, DASHBOARD_COLUMNS = 43, 3
+
+
+@dataclass(frozen=True)
+class DashboardChart:
+    title: str
+    header: int  # the row of the series names; categories in column A below it
+    last: int  # the last row of data
+    series: int  # how many value columns, from B
+    anchor: str  # where the chart's top-left corner sits
+
+
+DASHBOARD_CHARTS = (
+    DashboardChart("Open work by age (business days)", 16, 20, 1, "E3"),
+    DashboardChart("Open requests per owner", 22, 34, 1, "E20"),
+    DashboardChart("Requests received by type", 36, 43, 2, "E37"),
+)
+
 BY_JOB = "sheets-ops"
 
 ID_PREFIX = "REQ-"

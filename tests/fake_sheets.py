@@ -45,6 +45,7 @@ class Sheet:
     conditional: list[dict[str, Any]] = field(default_factory=list)
     basic_filter: dict[str, Any] | None = None
     widths: dict[int, int] = field(default_factory=dict)
+    charts: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, r: int, c: int) -> Any:
         if r < len(self.grid) and c < len(self.grid[r]):
@@ -434,6 +435,18 @@ class FakeSheets:
         for i, row in enumerate(rows):
             for k, data in enumerate(row.get("values", [])):
                 self._set_cell(sheet, start + i, k, data, args["fields"])
+
+    def _do_addChart(self, args: Any) -> None:
+        chart = args["chart"]
+        anchor = chart["position"]["overlayPosition"]["anchorCell"]
+        sheet = self._by_id(anchor["sheetId"])
+        basic = chart["spec"]["basicChart"]
+        ranges = [basic["domains"][0]["domain"]] + [s["series"] for s in basic["series"]]
+        for source in (r["sourceRange"]["sources"][0] for r in ranges):
+            self._by_id(source["sheetId"])  # a chart over a sheet that is not there: 400
+            if source["endRowIndex"] - source["startRowIndex"] < 1:
+                raise ApiError(400, "Invalid chart range")
+        sheet.charts.append(copy.deepcopy(chart))
 
     def _do_appendDimension(self, args: Any) -> None:
         sheet = self._by_id(args["sheetId"])

@@ -250,7 +250,13 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
     tracker = open_google(sheets_api.key, service_account_key)
     done = tracker.init(TABS)
     assert api_calls(sheets_api) == ["get", "batchUpdate"]
-    assert [f"created tab {t.name}" for t in TABS] == [d for d in done if d.startswith("created")]
+    created = [f"created tab {t}" for t in (*(t.name for t in TABS), "Dashboard")]
+    assert created == [d for d in done if d.startswith("created")]
+    assert [c["spec"]["title"] for c in sheets_api.sheet("Dashboard").charts] == [
+        "Open work by age (business days)",
+        "Open requests per owner",
+        "Requests received by type",
+    ]
     for spec in TABS:
         sheet = sheets_api.sheet(spec.name)
         assert sheets_api.values(spec.name)[0][: len(spec.headers)] == list(spec.headers)

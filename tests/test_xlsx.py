@@ -22,7 +22,7 @@ from tests.people import edit_tab, requests
 
 def test_init_creates_every_contract_tab_with_its_headers(xlsx_tracker: XlsxTracker) -> None:
     wb = load_workbook(xlsx_tracker.path)
-    assert wb.sheetnames == [spec.name for spec in TABS]
+    assert wb.sheetnames == [spec.name for spec in TABS] + ["Dashboard"]
     for spec in TABS:
         header = [c.value for c in wb[spec.name][1]]
         assert header[: len(spec.headers)] == list(spec.headers)
@@ -191,7 +191,8 @@ def test_libreoffice_opens_the_demo_workbook_with_every_tab_and_row(tmp_path: Pa
 
     build_demo(tmp_path / "demo", datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
     tables = libreoffice_csv(tmp_path / "demo" / "tracker.xlsx", tmp_path / "csv")
-    assert set(tables) == {spec.name for spec in TABS}
+    assert set(tables) == {spec.name for spec in TABS} | {"Dashboard"}
+    assert tables["Dashboard"][2] == ["Figure", "This week so far", "Last week"]
     for spec in TABS:
         assert tables[spec.name][0][: len(spec.headers)] == list(spec.headers)
     requests_seen = tables["Requests"][1:]

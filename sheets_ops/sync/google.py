@@ -35,14 +35,17 @@ from google.oauth2.service_account import Credentials
 from gspread import Client
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.utils import rowcol_to_a1
+from gspread.utils import a1_to_rowcol, rowcol_to_a1
 
 from sheets_ops.config import ConfigError
 from sheets_ops.model import (
+    DASHBOARD,
+    DASHBOARD_CHARTS,
     FILL_NOTE,
     JOB_NOTE,
     TABS,
     CellValue,
+    DashboardChart,
     Owner,
     SlaState,
     TabSpec,
@@ -63,6 +66,7 @@ from sheets_ops.sync.tracker import (
 )
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+GRID_SHEET_ID = 905_000_000  # the sheetId a job-owned tab gets when the job adds it
 MAX_CELL_CHARS = 50_000  # Google's limit for one cell
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 NOT_APPLIED = frozenset({408, 429})  # Google refused the request before doing anything
@@ -250,7 +254,10 @@ class GoogleTracker:
         """Every contract tab in one values:batchGet; the form tabs named in Settings (Form
         Tabs) in one more, only when there are any."""
         try:
-            tabs = self._read([spec.name for spec in TABS], keep=lambda t: spec_for(t) is not None)
+            tabs = self._read(
+                [*(spec.name for spec in TABS), DASHBOARD],
+                keep=lambda t: spec_for(t) is not None or normalize_header(t) == "dashboard",
+            )
             settings = Snapshot(tabs).tab("Settings")
             forms: list[str] = []
             if settings is not None:
@@ -306,7 +313,7 @@ class GoogleTracker:
             try:
                 view = self._look(batch)
                 plans = plan_batch(batch, view.tab)
-                body = _write_requests(plans, view)
+                body = _write_requests(plans, view) + _grid_requests(batch, view)
                 if body:
                     self.http.batch_update(self.key, {"requests": body})
                 return merge_report(WriteReport(), batch, plans)
@@ -327,6 +334,7 @@ class GoogleTracker:
 
     def _look(self, batch: Batch) -> _View:
         """One spreadsheets.get: sheet ids, header rows, and the columns the plan checks."""
+        grid_tabs = {normalize_header(g) for g in batch.grids}
         for _ in range(2):
             ranges, wanted = self._ranges(batch)
             meta = self.http.fetch_sheet_metadata(
@@ -346,6 +354,9 @@ class GoogleTracker:
                 self._gids[normalize_header(title)] = sheet["properties"]["sheetId"]
                 grids = sheet.get("data", [])
                 header = _header_from(grids)
+                if normalize_header(title) in grid_tabs:  # no columns to find: no header
+                    view.tabs[normalize_header(title)] = _partial_tab(title, header, grids)
+                    continue
                 known = self._headers.get(normalize_header(title))
                 self._headers[normalize_header(title)] = (title, header)
                 if known is None or known[1] != header:
@@ -358,6 +369,8 @@ class GoogleTracker:
 
     def _ranges(self, batch: Batch) -> tuple[list[str], dict[str, set[str]]]:
         wanted: dict[str, set[str]] = {name: set() for name in batch.tabs()}
+        # a grid tab the read saw: one cell, for its sheetId; one it did not see is added
+        known = [g for g in batch.grids if normalize_header(g) in self._headers]
         typed_rows: dict[str, set[int]] = {name: set() for name in batch.tabs()}
         for c in batch.cells:
             spec = spec_for(c.tab)
@@ -381,6 +394,7 @@ class GoogleTracker:
                 if j is not None:
                     letter = rowcol_to_a1(1, j + 1).rstrip("0123456789")
                     ranges.append(f"{q}!{letter}:{letter}")
+        ranges += [f"{quote_title(self._headers[normalize_header(g)][0])}!A1:B2" for g in known]
         return ranges, wanted
 
     def link(self, row: int) -> str:
@@ -448,6 +462,9 @@ class GoogleTracker:
                 values = top.get(normalize_header(sheet["properties"]["title"]), [])
                 fresh = False
             requests_ += _init_sheet(spec, sheet, values, fresh, done)
+        if normalize_header(DASHBOARD) not in sheets:
+            requests_ += _new_grid_tab(DASHBOARD, next_id)
+            done.append(f"created tab {DASHBOARD}")
         self.http.batch_update(self.key, {"requests": requests_})
         return done
 
@@ -581,6 +598,97 @@ def _write_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, An
                 }
             )
     return body
+
+
+def _grid_requests(batch: Batch, view: _View) -> list[dict[str, Any]]:
+    """Job-owned tabs rewritten whole from A1; a missing one is added, with its charts.
+    B2 holds the moment it was written (the Dashboard's "Updated")."""
+    body: list[dict[str, Any]] = []
+    for name, grid in batch.grids.items():
+        sheet_id = view.ids.get(normalize_header(name))
+        there = view.tab(name)
+        if there is not None and there.rows and there.rows[0][1:2] == grid[1][1:2]:
+            continue  # the same stamp in B2: a retried write that went through already
+        if sheet_id is None:
+            sheet_id = GRID_SHEET_ID + len(body)
+            body += _new_grid_tab(name, sheet_id)
+        body.append(
+            {
+                "updateCells": {
+                    "range": {
+                        "sheetId": sheet_id,
+                        "startRowIndex": 0,
+                        "endRowIndex": len(grid),
+                        "startColumnIndex": 0,
+                        "endColumnIndex": max(len(r) for r in grid),
+                    },
+                    "rows": [{"values": [cell_data(v) for v in row]} for row in grid],
+                    "fields": VALUE_FIELDS,
+                }
+            }
+        )
+    return body
+
+
+def _new_grid_tab(name: str, sheet_id: int) -> list[dict[str, Any]]:
+    body: list[dict[str, Any]] = [
+        {"addSheet": {"properties": {"sheetId": sheet_id, "title": name}}}
+    ]
+    if name == DASHBOARD:
+        body += [_add_chart(sheet_id, spec) for spec in DASHBOARD_CHARTS]
+    return body
+
+
+def _add_chart(sheet_id: int, spec: DashboardChart) -> dict[str, Any]:
+    """A native column chart over one of the Dashboard's fixed ranges: rewriting the
+    values refreshes it, so it is added once, with the tab."""
+
+    def rows(column: int, first: int) -> dict[str, Any]:
+        return {
+            "sourceRange": {
+                "sources": [
+                    {
+                        "sheetId": sheet_id,
+                        "startRowIndex": first - 1,
+                        "endRowIndex": spec.last,
+                        "startColumnIndex": column,
+                        "endColumnIndex": column + 1,
+                    }
+                ]
+            }
+        }
+
+    row, col = a1_to_rowcol(spec.anchor)
+    return {
+        "addChart": {
+            "chart": {
+                "spec": {
+                    "title": spec.title,
+                    "basicChart": {
+                        "chartType": "COLUMN",
+                        "legendPosition": "BOTTOM_LEGEND" if spec.series > 1 else "NO_LEGEND",
+                        "headerCount": 1,
+                        "domains": [{"domain": rows(0, spec.header)}],
+                        "series": [
+                            {"series": rows(1 + k, spec.header), "targetAxis": "LEFT_AXIS"}
+                            for k in range(spec.series)
+                        ],
+                    },
+                },
+                "position": {
+                    "overlayPosition": {
+                        "anchorCell": {
+                            "sheetId": sheet_id,
+                            "rowIndex": row - 1,
+                            "columnIndex": col - 1,
+                        },
+                        "widthPixels": 480,
+                        "heightPixels": 260,
+                    }
+                },
+            }
+        }
+    }
 
 
 def _init_sheet(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
-from sheets_ops.model import CellValue, TabSpec
+from sheets_ops.model import DASHBOARD, CellValue, TabSpec
 from sheets_ops.sync.tracker import (
     Batch,
     Snapshot,
@@ -48,6 +48,12 @@ class MemoryTracker:
             tab = snapshot.tab(name)
             assert tab is not None
             apply_plan(tab, plan)
+        for name, grid in batch.grids.items():
+            self.tabs[name] = Tab(
+                name,
+                [str(v) if v is not None else "" for v in grid[0]],
+                [list(r) for r in grid[1:]],
+            )
         return merge_report(WriteReport(), batch, plans)
 
     def link(self, row: int) -> str:
@@ -74,4 +80,7 @@ class MemoryTracker:
                 tab.rows.append(row)
             if said:
                 done.append(said)
+        if DASHBOARD not in self.tabs:
+            self.tabs[DASHBOARD] = Tab(DASHBOARD, [])
+            done.append(f"created tab {DASHBOARD}")
         return done

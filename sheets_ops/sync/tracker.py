@@ -200,11 +200,15 @@ ADDED, PRESENT, CONFLICT, NOT_WRITTEN = "added", "present", "conflict", "not wri
 
 @dataclass
 class Batch:
+    """`grids`: job-owned tabs (the Dashboard) whose whole content is replaced, from A1; the
+    tab is created if it is missing. Grids have a fixed size, so nothing stale is left over."""
+
     cells: list[CellWrite] = field(default_factory=list)
     rows: list[NewRow] = field(default_factory=list)
+    grids: dict[str, list[list[CellValue]]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.cells or self.rows)
+        return bool(self.cells or self.rows or self.grids)
 
     def tabs(self) -> list[str]:
         names = [c.tab for c in self.cells] + [r.tab for r in self.rows]

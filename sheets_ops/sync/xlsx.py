@@ -22,6 +22,7 @@ from typing import TypeVar
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
+from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -31,6 +32,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_ops.model import (
+    DASHBOARD,
+    DASHBOARD_CHARTS,
     FILL_NOTE,
     JOB_NOTE,
     CellValue,
@@ -160,6 +163,11 @@ class XlsxTracker:
                 ws = _sheet(wb, name)
                 assert ws is not None
                 _apply(ws, plan)
+            for name, grid in batch.grids.items():
+                ws = _sheet(wb, name) or wb.create_sheet(name)
+                for i, values in enumerate(grid):
+                    for j, value in enumerate(values):
+                        put(ws.cell(row=i + 1, column=j + 1), value)
             return merge_report(WriteReport(), batch, plans)
 
         return self._edit(edit, create=False)
@@ -184,6 +192,9 @@ class XlsxTracker:
             else:
                 wb = self._load(read_only=False)
             result = change(wb)
+            dashboard = _sheet(wb, DASHBOARD)
+            if dashboard is not None:  # openpyxl drops charts it loads: draw them again
+                draw_charts(dashboard)
             tmp = self.path.with_name(f".{self.path.name}.sheets-ops-tmp")
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -288,6 +299,26 @@ def _sheet(wb: Workbook, title: str) -> Worksheet | None:
     return None
 
 
+def draw_charts(ws: Worksheet) -> None:
+    """The Dashboard's charts, over its fixed ranges (model.DASHBOARD_CHARTS)."""
+    ws._charts = []  # type: ignore[attr-defined]  # openpyxl keeps them in a private list
+    for spec in DASHBOARD_CHARTS:
+        chart = BarChart()
+        chart.title = spec.title
+        chart.style = 10
+        chart.height, chart.width = 7, 13
+        chart.legend = chart.legend if spec.series > 1 else None
+        data = Reference(
+            ws, min_col=2, max_col=1 + spec.series, min_row=spec.header, max_row=spec.last
+        )
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=spec.header + 1, max_row=spec.last))
+        ws.add_chart(chart, spec.anchor)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 18
+    ws.column_dimensions["C"].width = 14
+
+
 def _apply(ws: Worksheet, plan: TabPlan) -> None:
     for index, j, value in plan.updates:
         put(ws.cell(row=index + 2, column=j + 1), value)
@@ -314,6 +345,9 @@ def _init_workbook(wb: Workbook, tabs: Sequence[TabSpec]) -> list[str]:
             ws = wb.create_sheet(spec.name)
             done.append(f"created tab {spec.name}")
         done += _init_sheet(ws, spec)
+    if _sheet(wb, DASHBOARD) is None:  # the job fills it; its charts are drawn at each save
+        wb.create_sheet(DASHBOARD)
+        done.append(f"created tab {DASHBOARD}")
     return done
 
 
