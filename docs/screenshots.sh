@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders the emails the owner receives, from the demo agency, into docs/*.png.
-# Needs Debian's chromium (apt-get install chromium). Run from the repository root.
+# Needs Debian's chromium, libreoffice-calc and poppler-utils. Run from the repository root.
 set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -24,4 +24,23 @@ from tests.week import fill_week
 book = XlsxTracker('$work/week/tracker.xlsx'); book.init((*TABS, ARCHIVE)); fill_week(book)"
 (cd "$work/week" && "$OLDPWD/.venv/bin/sheets-ops" report --from 2026-11-16 --to 2026-11-22 --html "$work/week.html" >/dev/null)
 shot "$work/week.html" docs/weekly-report.png 1620
-echo "docs/digest.png docs/daily-summary.png docs/weekly-report.png"
+# the Dashboard tab as LibreOffice draws it (needs libreoffice-calc and poppler-utils), on
+# the same week, seen on its Friday afternoon
+.venv/bin/python -c "
+import sys; sys.path.insert(0, '.')
+from datetime import datetime
+from openpyxl import load_workbook
+from sheets_ops.cycle import run_cycle
+from sheets_ops.sync.mailbox import FolderMailbox
+from sheets_ops.sync.xlsx import XlsxTracker, draw_charts
+run_cycle(XlsxTracker('$work/week/tracker.xlsx'), FolderMailbox('$work/week/inbox'),
+          datetime(2026, 11, 20, 16, 30))
+wb = load_workbook('$work/week/tracker.xlsx')
+for name in [n for n in wb.sheetnames if n != 'Dashboard']:
+    del wb[name]  # one sheet, one page
+draw_charts(wb['Dashboard'])
+wb.save('$work/dashboard.xlsx')"
+soffice --headless --convert-to 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}' \
+    --outdir "$work" "$work/dashboard.xlsx" >/dev/null 2>&1
+pdftoppm -png -r 80 -singlefile "$work/dashboard.pdf" docs/dashboard
+echo "docs/digest.png docs/daily-summary.png docs/weekly-report.png docs/dashboard.png"

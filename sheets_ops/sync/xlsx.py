@@ -34,6 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sheets_ops.model import (
     DASHBOARD,
     DASHBOARD_CHARTS,
+    DASHBOARD_COLUMNS,
     FILL_NOTE,
     JOB_NOTE,
     CellValue,
@@ -317,6 +318,9 @@ def draw_charts(ws: Worksheet) -> None:
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 18
     ws.column_dimensions["C"].width = 14
+    for row in (1, 3, *(spec.header for spec in DASHBOARD_CHARTS)):
+        for cell in ws[row][:DASHBOARD_COLUMNS]:
+            cell.font = Font(bold=True)
 
 
 def _apply(ws: Worksheet, plan: TabPlan) -> None:
