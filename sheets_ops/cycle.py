@@ -22,6 +22,7 @@ from sheets_ops.model import DASHBOARD, HEALTH, LOG, RENEWALS, REQUESTS, CellVal
 from sheets_ops.reports import dashboard
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
+from sheets_ops.rules.archive import plan_archive
 from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
 from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review, team_from
@@ -279,6 +280,10 @@ def run_cycle(
         plan.batch.cells.extend(pipeline.batch.cells)
         plan.batch.rows.extend(pipeline.batch.rows)
         looked.escalations.extend(pipeline.escalations)
+    reopened = {c.key for c in plan.batch.cells if c.column == "Closed" and c.value is None}
+    moves, record = plan_archive(snapshot, settings.get("Archive After Days"), wall, reopened)
+    plan.batch.moves.extend(moves)
+    plan.batch.rows.extend(record)
     result = CycleResult(plan, review=looked, dry_run=dry_run)
     if dry_run:
         result.seconds = time.monotonic() - started

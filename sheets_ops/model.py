@@ -312,6 +312,10 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     "Business Days": ("Mon-Fri", "days the agency works"),
     "Digest Times": ("08:30; 13:30", "when escalation digests go out (business days)"),
     "Daily Summary Time": ("07:30", "when the owner's daily summary goes out (business days)"),
+    "Archive After Days": (
+        "30",
+        "days after Closed that a Done or Cancelled request moves to Archive; Off keeps them",
+    ),
     "Weekly Report": (
         "Mon 08:00",
         "when the owner's weekly report (last week beside the week before) goes out; Off for never",
@@ -449,11 +453,9 @@ HEALTH = TabSpec(
     key="Key",
 )
 
-# Not in TABS yet: nothing moves rows there until archiving lands. Metrics already count a
-# tab by this name, so an agency that keeps closed requests in one loses none of its figures.
 ARCHIVE = TabSpec(
     "Archive",
-    "Done and Cancelled requests moved out of Requests: the same columns",
+    "Done and Cancelled requests moved out of Requests after Archive After Days",
     REQUESTS.columns,
     key="ID",
     optional=REQUESTS.optional,
@@ -469,6 +471,7 @@ TABS: tuple[TabSpec, ...] = (
     HOLIDAYS,
     LOG,
     RENEWALS,
+    ARCHIVE,
     HEALTH,
 )
 TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}

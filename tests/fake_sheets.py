@@ -448,6 +448,16 @@ class FakeSheets:
                 raise ApiError(400, "Invalid chart range")
         sheet.charts.append(copy.deepcopy(chart))
 
+    def _do_deleteDimension(self, args: Any) -> None:
+        where = args["range"]
+        sheet = self._by_id(where["sheetId"])
+        assert where["dimension"] == "ROWS", "the fake deletes rows only"
+        start, end = where["startIndex"], where["endIndex"]
+        if not 0 <= start < end <= sheet.rows:
+            raise ApiError(400, "Invalid deleteDimension range")
+        del sheet.grid[start:end]
+        sheet.rows -= end - start
+
     def _do_appendDimension(self, args: Any) -> None:
         sheet = self._by_id(args["sheetId"])
         if args["dimension"] == "COLUMNS":

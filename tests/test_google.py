@@ -18,7 +18,7 @@ from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.tracker import TrackerError
 from tests.conftest import NOW, SERVICE_ACCOUNT, make_eml
 from tests.fake_sheets import KEY, FakeSheets, Formula
-from tests.people import log_rows, requests
+from tests.people import log_rows, requests, set_setting
 
 Drop = Callable[[str, bytes], Path]
 SHEETS_CALLS = (
@@ -64,6 +64,7 @@ def test_a_20000_row_tracker_cycles_in_at_most_3_api_calls(
     google_tracker: GoogleTracker, sheets_api: FakeSheets, inbox: FolderMailbox, drop: Drop
 ) -> None:
     fill_requests(sheets_api, 20_000)
+    set_setting(google_tracker, "Archive After Days", "Off")  # all 20,000 stay in Requests
     type_a_phone_call(sheets_api)
     for n in range(5):
         drop(f"{n}.eml", make_eml(n))
@@ -190,6 +191,7 @@ def test_a_sort_between_read_and_write_puts_nothing_in_the_wrong_row(
     google_tracker: GoogleTracker, sheets_api: FakeSheets, inbox: FolderMailbox, drop: Drop
 ) -> None:
     fill_requests(sheets_api, 30)
+    set_setting(google_tracker, "Archive After Days", "Off")  # the 30 old rows stay put
     type_a_phone_call(sheets_api)
 
     def sort_newest_first() -> None:  # a CSR sorts while the cycle is thinking

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sheets_ops.model import (
+    ARCHIVE,
     BY_JOB,
     LOG,
     REQUESTS,
@@ -130,12 +131,13 @@ class IntakePlan:
     info_requests: list[tuple[int, InfoRequest]] = field(default_factory=list)  # row, email
 
 
-def next_id_number(requests: Tab, log: Tab | None) -> int:
-    """One more than any ID ever seen in Requests or the Log: IDs are never reused, even
-    when a person deletes the newest row."""
+def next_id_number(requests: Tab, log: Tab | None, archive: Tab | None = None) -> int:
+    """One more than any ID ever seen in Requests, Archive or the Log: IDs are never reused,
+    even when a person deletes the newest row or it was archived."""
     seen = [parse_id(v) for v in requests.values(REQUESTS.key or "ID")]
-    if log is not None:
-        seen += [parse_id(v) for v in log.values("Request")]
+    for tab, column in ((log, "Request"), (archive, REQUESTS.key or "ID")):
+        if tab is not None:
+            seen += [parse_id(v) for v in tab.values(column)]
     return max((n for n in seen if n is not None), default=0) + 1
 
 
@@ -265,8 +267,15 @@ def plan_intake(
     log = snapshot.tab(LOG.name)
     log_ok = log is not None and not header_problems(log, LOG)
     at = local(now, zone)
-    number = next_id_number(requests, log)
-    sources = {str(v).strip() for v in requests.values("Source") if not is_blank(v)}
+    archive = snapshot.tab(ARCHIVE.name)
+    number = next_id_number(requests, log, archive)
+    sources = {  # an archived request's message is as taken as any other
+        str(v).strip()
+        for tab in (requests, archive)
+        if tab is not None
+        for v in tab.values("Source")
+        if not is_blank(v)
+    }
     logged_rejections = set()
     thread_counts: dict[str, int] = {}
     if log_ok and log is not None:

@@ -61,6 +61,7 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    runs,
     seed_rows,
     spec_for,
 )
@@ -314,6 +315,7 @@ class GoogleTracker:
                 view = self._look(batch)
                 plans = plan_batch(batch, view.tab)
                 body = _write_requests(plans, view) + _grid_requests(batch, view)
+                body += _delete_requests(plans, view)
                 if body:
                     self.http.batch_update(self.key, {"requests": body})
                 return merge_report(WriteReport(), batch, plans)
@@ -382,11 +384,18 @@ class GoogleTracker:
                 wanted[c.tab].add(c.column)
         for r in batch.rows:
             wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
+        whole = set()
+        for m in batch.moves:  # moved rows are copied as they are now: every column
+            whole.add(m.tab)
+            for name in (m.tab, m.to):
+                spec = spec_for(name)
+                if spec and spec.key:
+                    wanted[name].add(spec.key)
         ranges = []
         for name, columns in wanted.items():
             title, header = self._headers.get(normalize_header(name), (name, []))
             q = quote_title(title)
-            ranges.append(f"{q}!1:1")
+            ranges.append(f"{q}!1:1" if name not in whole else f"{q}!A:ZZ")
             ranges += [f"{q}!{r}:{r}" for r in sorted(typed_rows[name])]
             index = {normalize_header(h): j for j, h in enumerate(header)}
             for column in sorted(columns):
@@ -594,6 +603,28 @@ def _write_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, An
                         "sheetId": sheet_id,
                         "rows": [{"values": [cell_data(v) for v in row]} for row in plan.appends],
                         "fields": VALUE_FIELDS,
+                    }
+                }
+            )
+    return body
+
+
+def _delete_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, Any]]:
+    """Rows moved to another tab, deleted last and from the bottom up, so that every other
+    request of the batch still points at the row it was planned for."""
+    body: list[dict[str, Any]] = []
+    for name, plan in plans.items():
+        sheet_id = view.ids[normalize_header(name)]
+        for start, count in runs(plan.deletes):
+            body.append(
+                {
+                    "deleteDimension": {
+                        "range": {
+                            "sheetId": sheet_id,
+                            "dimension": "ROWS",
+                            "startIndex": start + 1,
+                            "endIndex": start + 1 + count,
+                        }
                     }
                 }
             )

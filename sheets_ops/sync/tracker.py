@@ -11,7 +11,7 @@ sorted, filtered or inserted rows in between. Columns are found by header text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -198,6 +198,17 @@ class NewRow:
 ADDED, PRESENT, CONFLICT, NOT_WRITTEN = "added", "present", "conflict", "not written"
 
 
+@dataclass(frozen=True)
+class Move:
+    """Move the row whose key is `key` from `tab` to the end of `to`, whole, as it is at
+    write time: its cells are copied by header name, then the row is deleted. A row no
+    longer in `tab` (moved already) is left alone; one already in `to` is not copied twice."""
+
+    tab: str
+    key: str
+    to: str
+
+
 @dataclass
 class Batch:
     """`grids`: job-owned tabs (the Dashboard) whose whole content is replaced, from A1; the
@@ -206,12 +217,14 @@ class Batch:
     cells: list[CellWrite] = field(default_factory=list)
     rows: list[NewRow] = field(default_factory=list)
     grids: dict[str, list[list[CellValue]]] = field(default_factory=dict)
+    moves: list[Move] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.cells or self.rows or self.grids)
+        return bool(self.cells or self.rows or self.grids or self.moves)
 
     def tabs(self) -> list[str]:
         names = [c.tab for c in self.cells] + [r.tab for r in self.rows]
+        names += [m.tab for m in self.moves] + [m.to for m in self.moves]
         return list(dict.fromkeys(names))
 
 
@@ -224,6 +237,7 @@ class WriteReport:
     row_outcomes: list[str] = field(default_factory=list)
     cells_done: set[int] = field(default_factory=set)  # indexes into batch.cells
     skipped: list[str] = field(default_factory=list)
+    rows_moved: int = 0
 
     @property
     def rows_added(self) -> int:
@@ -240,6 +254,7 @@ class TabPlan:
     outcomes: dict[int, str] = field(default_factory=dict)  # batch row index -> outcome
     skipped: list[str] = field(default_factory=list)
     cells_done: list[int] = field(default_factory=list)  # indexes into batch.cells
+    deletes: list[int] = field(default_factory=list)  # rows moved out (indexes into Tab.rows)
 
 
 def last_used_row(tab: Tab) -> int:
@@ -273,7 +288,40 @@ def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, 
             plans[name] = plan = plan_tab(tab, batch, decided=outcomes, cells_done=cells_done)
             outcomes.update(plan.outcomes)
             cells_done.update(plan.cells_done)
+    for move in batch.moves:
+        _plan_move(move, tab_for, plans)
     return plans
+
+
+def _plan_move(move: Move, tab_for: Callable[[str], Tab | None], plans: dict[str, TabPlan]) -> None:
+    src, dst = tab_for(move.tab), tab_for(move.to)
+    spec, dst_spec = spec_for(move.tab), spec_for(move.to)
+    if src is None or dst is None or spec is None or dst_spec is None or not spec.key:
+        return
+    if header_problems(src, spec) or header_problems(dst, dst_spec):
+        return  # plan_tab said so already; nothing moves out of or into a broken tab
+    source, target = plans[move.tab], plans[move.to]
+    key = normalize_header(spec.key)
+
+    def has(tab_rows: Iterable[list[CellValue]], j: int | None) -> list[int]:
+        if j is None:
+            return []
+        return [i for i, r in enumerate(tab_rows) if j < len(r) and _same(r[j], move.key)]
+
+    found = has(src.rows, src.columns().get(key))
+    if len(found) != 1 or found[0] in source.deletes:
+        return  # moved already (a retried write), or not one row: left where it is
+    index = found[0]
+    row = list(src.rows[index])
+    for i, j, value in source.updates:  # what this batch writes into the row goes with it
+        if i == index:
+            row.extend([None] * (j + 1 - len(row)))
+            row[j] = value
+    by_name = {normalize_header(h): row[j] for j, h in enumerate(src.header) if j < len(row)}
+    dk = dst.columns().get(key)
+    if not has(dst.rows, dk) and not has(target.appends, dk):
+        target.appends.append([by_name.get(normalize_header(h)) for h in dst.header])
+    source.deletes.append(index)
 
 
 def plan_tab(
@@ -386,6 +434,18 @@ def plan_tab(
     return plan
 
 
+def runs(indexes: Iterable[int]) -> list[tuple[int, int]]:
+    """(start, count) of each block of consecutive indexes, the last block first: deleting
+    in that order leaves every earlier index where it was."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(set(indexes), reverse=True):
+        if out and out[-1][0] == i + 1:
+            out[-1] = (i, out[-1][1] + 1)
+        else:
+            out.append((i, 1))
+    return out
+
+
 def apply_plan(tab: Tab, plan: TabPlan) -> None:
     """Apply a plan to in-memory values (the memory backend, and tests)."""
     for index, j, value in plan.updates:
@@ -395,6 +455,8 @@ def apply_plan(tab: Tab, plan: TabPlan) -> None:
         row[j] = value
     del tab.rows[plan.append_at :]
     tab.rows.extend(list(r) for r in plan.appends)
+    for start, count in runs(plan.deletes):
+        del tab.rows[start : start + count]
 
 
 def merge_report(report: WriteReport, batch: Batch, plans: dict[str, TabPlan]) -> WriteReport:
@@ -404,6 +466,7 @@ def merge_report(report: WriteReport, batch: Batch, plans: dict[str, TabPlan]) -
         report.cells_written += len(plan.updates)
         report.cells_done.update(plan.cells_done)
         report.skipped.extend(plan.skipped)
+        report.rows_moved += len(plan.deletes)
         outcomes.update(plan.outcomes)
     report.row_outcomes = [outcomes.get(i, NOT_WRITTEN) for i in range(len(batch.rows))]
     for i, r in enumerate(batch.rows):

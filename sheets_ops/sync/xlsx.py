@@ -54,6 +54,7 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    runs,
     seed_rows,
 )
 
@@ -336,6 +337,8 @@ def _apply(ws: Worksheet, plan: TabPlan) -> None:
         first, _, end = ws.auto_filter.ref.partition(":")
         end_col = re.sub(r"\d+", "", end or first)
         ws.auto_filter.ref = f"{first}:{end_col}{max(last, 2)}"
+    for start, count in runs(plan.deletes):  # rows moved to another tab
+        ws.delete_rows(start + 2, count)
 
 
 # init ------------------------------------------------------------------------------------

@@ -1,0 +1,169 @@
+"""Archiving: old Done and Cancelled rows move to Archive in one write; nothing is lost."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sheets_ops.cycle import run_cycle
+from sheets_ops.reports.metrics import compute
+from sheets_ops.sync.mailbox import FolderMailbox
+from sheets_ops.sync.tracker import Batch, Move, NewRow, Tracker
+from tests.conftest import make_eml
+from tests.fake_sheets import FakeSheets
+from tests.people import edit_tab, log_rows, set_setting
+from tests.week import CAL
+
+NOW = datetime(2026, 11, 30, 9, 0)  # a Monday
+
+
+def rows(tracker: Tracker, tab: str) -> list[dict[str, Any]]:
+    t = tracker.read().tab(tab)
+    assert t is not None
+    return [{h: (r[j] if j < len(r) else None) for j, h in enumerate(t.header)} for r in t.rows]
+
+
+def desk(tracker: Tracker) -> None:
+    """Ten requests: 4 closed more than 30 days ago, 2 closed lately, 4 open."""
+    spec = [
+        (1, "Done", 60),
+        (2, "Cancelled", 45),
+        (3, "In Progress", None),
+        (4, "Done", 31),
+        (5, "Done", 10),
+        (6, "New", None),
+        (7, "Done", 40),
+        (8, "Cancelled", 2),
+        (9, "Waiting on Carrier", None),
+        (10, "Needs Info", None),
+    ]
+    new = []
+    for n, status, closed_days in spec:
+        received = NOW - timedelta(days=(closed_days or 1) + 2)
+        new.append(
+            NewRow(
+                "Requests",
+                {
+                    "ID": f"REQ-{n:06d}",
+                    "Received": received,
+                    "Channel": "Email",
+                    "From": f"c{n}@client.example",
+                    "Type": "Billing",
+                    "Owner": "Tom",
+                    "Status": status,
+                    "Notes": f"note {n}",
+                    "Closed": NOW - timedelta(days=closed_days) if closed_days else None,
+                    "Source": f"<m{n}@client.example>",
+                },
+            )
+        )
+    tracker.write(Batch(rows=new))
+
+
+def test_old_closed_rows_move_whole_and_the_count_is_equal(
+    tracker: Tracker, tmp_path: Path
+) -> None:
+    desk(tracker)
+    before = {r["ID"]: r for r in rows(tracker, "Requests")}
+    figures = compute(tracker.read(), CAL, NOW - timedelta(days=90), NOW)
+    result = run_cycle(tracker, FolderMailbox(tmp_path / "inbox"), NOW)
+    assert result.report.rows_moved == 4
+    kept = [r["ID"] for r in rows(tracker, "Requests")]
+    moved = {r["ID"]: r for r in rows(tracker, "Archive")}
+    assert sorted(moved) == ["REQ-000001", "REQ-000002", "REQ-000004", "REQ-000007"]
+    assert sorted(kept + list(moved)) == sorted(before)  # as many after as before
+    for rid, row in moved.items():  # every cell went along, a person's Notes too
+        for column in ("Received", "Status", "Notes", "Closed", "Source", "Owner"):
+            assert row[column] == before[rid][column], (rid, column)
+    (line,) = [r for r in log_rows(tracker) if r["What"] == "Archived"]
+    assert line["Old"] == "2026-11-30" and line["New"].startswith("4 requests")
+    after = compute(tracker.read(), CAL, NOW - timedelta(days=90), NOW)
+    assert (after.received, after.closed, after.closed_in_sla, after.open) == (
+        figures.received,
+        figures.closed,
+        figures.closed_in_sla,
+        figures.open,
+    )
+
+
+def test_once_a_day_and_never_twice(tracker: Tracker, tmp_path: Path) -> None:
+    desk(tracker)
+    inbox = FolderMailbox(tmp_path / "inbox")
+    run_cycle(tracker, inbox, NOW)
+    # REQ-000005 (closed 10 days ago) is not due until 20 days from now
+    later = run_cycle(tracker, inbox, NOW + timedelta(hours=3))
+    assert later.report.rows_moved == 0
+    run_cycle(tracker, inbox, NOW + timedelta(days=21))
+    assert "REQ-000005" in [r["ID"] for r in rows(tracker, "Archive")]
+    assert len(rows(tracker, "Archive")) == 5
+    # the same moves written again (a retried write) change nothing
+    tracker.write(Batch(moves=[Move("Requests", "REQ-000001", "Archive")]))
+    assert len(rows(tracker, "Archive")) == 5 and len(rows(tracker, "Requests")) == 5
+
+
+def test_rows_sorted_by_a_person_meanwhile_move_by_id(tracker: Tracker, tmp_path: Path) -> None:
+    desk(tracker)
+    edit_tab(tracker, "Requests", lambda h, rs: (h, list(reversed(rs))))
+    run_cycle(tracker, FolderMailbox(tmp_path / "inbox"), NOW)
+    assert sorted(r["Notes"] for r in rows(tracker, "Archive")) == [
+        "note 1",
+        "note 2",
+        "note 4",
+        "note 7",
+    ]
+    assert all(
+        r["Status"] not in ("Done", "Cancelled") or r["ID"] in ("REQ-000005", "REQ-000008")
+        for r in rows(tracker, "Requests")
+    )
+
+
+def test_archived_ids_and_messages_are_never_taken_again(tracker: Tracker, tmp_path: Path) -> None:
+    tracker.write(
+        Batch(
+            rows=[
+                NewRow(
+                    "Requests",
+                    {
+                        "ID": "REQ-000041",
+                        "Received": NOW - timedelta(days=90),
+                        "Channel": "Email",
+                        "Status": "Done",
+                        "Closed": NOW - timedelta(days=60),
+                        "Source": "<old@client.example>",
+                    },
+                )
+            ]
+        )
+    )
+    inbox = FolderMailbox(tmp_path / "inbox")
+    run_cycle(tracker, inbox, NOW)
+    assert [r["ID"] for r in rows(tracker, "Archive")] == ["REQ-000041"]
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    (tmp_path / "inbox" / "again.eml").write_bytes(make_eml(1, message_id="<old@client.example>"))
+    (tmp_path / "inbox" / "new.eml").write_bytes(make_eml(2))
+    result = run_cycle(tracker, inbox, NOW + timedelta(minutes=5))
+    assert result.new == 1
+    assert [r["ID"] for r in rows(tracker, "Requests")] == ["REQ-000042"]
+
+
+def test_off_keeps_every_row(tracker: Tracker, tmp_path: Path) -> None:
+    desk(tracker)
+    set_setting(tracker, "Archive After Days", "Off")
+    run_cycle(tracker, FolderMailbox(tmp_path / "inbox"), NOW)
+    assert len(rows(tracker, "Requests")) == 10 and rows(tracker, "Archive") == []
+
+
+def test_on_google_archiving_is_part_of_the_cycles_three_calls(
+    google_tracker: Tracker, sheets_api: FakeSheets, tmp_path: Path
+) -> None:
+    desk(google_tracker)
+    sheets_api.clear_calls()
+    result = run_cycle(google_tracker, FolderMailbox(tmp_path / "inbox"), NOW)
+    assert result.report.rows_moved == 4
+    assert [c.kind for c in sheets_api.calls_of("batchGet", "get", "batchUpdate")] == [
+        "batchGet",
+        "get",
+        "batchUpdate",
+    ]
+    assert len(sheets_api.values("Requests")) == 1 + 6
