@@ -276,6 +276,13 @@ def _same(a: CellValue, b: CellValue) -> bool:
 def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, TabPlan]:
     """Plan every tab a batch touches, keyed by the batch's tab names. Tabs holding rows that
     depend on other rows (`NewRow.after`) are planned last, once those outcomes are known."""
+    seen: dict[str, Tab | None] = {}
+
+    def tab(name: str) -> Tab | None:  # a backend may build a Tab at each call: once each
+        if name not in seen:
+            seen[name] = tab_for(name)
+        return seen[name]
+
     names = batch.tabs()
     dependent = {r.tab for r in batch.rows if r.dependent}
     order = [n for n in names if n not in dependent] + [n for n in names if n in dependent]
@@ -283,45 +290,61 @@ def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, 
     cells_done: set[int] = set()
     plans: dict[str, TabPlan] = {}
     for name in order:
-        tab = tab_for(name)
-        if tab is not None:
-            plans[name] = plan = plan_tab(tab, batch, decided=outcomes, cells_done=cells_done)
+        found = tab(name)
+        if found is not None:
+            plans[name] = plan = plan_tab(found, batch, decided=outcomes, cells_done=cells_done)
             outcomes.update(plan.outcomes)
             cells_done.update(plan.cells_done)
-    for move in batch.moves:
-        _plan_move(move, tab_for, plans)
+    _plan_moves(batch.moves, tab, plans)
     return plans
 
 
-def _plan_move(move: Move, tab_for: Callable[[str], Tab | None], plans: dict[str, TabPlan]) -> None:
-    src, dst = tab_for(move.tab), tab_for(move.to)
-    spec, dst_spec = spec_for(move.tab), spec_for(move.to)
-    if src is None or dst is None or spec is None or dst_spec is None or not spec.key:
-        return
-    if header_problems(src, spec) or header_problems(dst, dst_spec):
-        return  # plan_tab said so already; nothing moves out of or into a broken tab
-    source, target = plans[move.tab], plans[move.to]
-    key = normalize_header(spec.key)
-
-    def has(tab_rows: Iterable[list[CellValue]], j: int | None) -> list[int]:
-        if j is None:
-            return []
-        return [i for i, r in enumerate(tab_rows) if j < len(r) and _same(r[j], move.key)]
-
-    found = has(src.rows, src.columns().get(key))
-    if len(found) != 1 or found[0] in source.deletes:
-        return  # moved already (a retried write), or not one row: left where it is
-    index = found[0]
-    row = list(src.rows[index])
-    for i, j, value in source.updates:  # what this batch writes into the row goes with it
-        if i == index:
+def _plan_moves(
+    moves: list[Move], tab_for: Callable[[str], Tab | None], plans: dict[str, TabPlan]
+) -> None:
+    """Rows to copy into `to` and delete from `tab`; each tab indexed once by key."""
+    index: dict[tuple[str, str], tuple[dict[str, list[int]], set[str]]] = {}
+    writes: dict[str, dict[int, list[tuple[int, CellValue]]]] = {}
+    for move in moves:
+        src, dst = tab_for(move.tab), tab_for(move.to)
+        spec, dst_spec = spec_for(move.tab), spec_for(move.to)
+        if src is None or dst is None or spec is None or dst_spec is None or not spec.key:
+            continue
+        if header_problems(src, spec) or header_problems(dst, dst_spec):
+            continue  # plan_tab said so already; nothing moves out of or into a broken tab
+        source, target = plans[move.tab], plans[move.to]
+        key = normalize_header(spec.key)
+        if (move.tab, move.to) not in index:
+            k, dk = src.columns().get(key), dst.columns().get(key)
+            where: dict[str, list[int]] = {}
+            for i, r in enumerate(src.rows):
+                if k is not None and k < len(r) and not is_blank(r[k]):
+                    where.setdefault(str(r[k]).strip(), []).append(i)
+            there = {
+                str(r[dk]).strip()
+                for r in dst.rows
+                if dk is not None and dk < len(r) and not is_blank(r[dk])
+            }
+            index[(move.tab, move.to)] = (where, there)
+        where, there = index[(move.tab, move.to)]
+        found = where.get(move.key.strip(), [])
+        if len(found) != 1:
+            continue  # moved already (a retried write), or not one row: left where it is
+        at = found[0]
+        where[move.key.strip()] = []  # the same move twice in a batch moves it once
+        row = list(src.rows[at])
+        if move.tab not in writes:
+            writes[move.tab] = {}
+            for i, j, value in source.updates:
+                writes[move.tab].setdefault(i, []).append((j, value))
+        for j, value in writes[move.tab].get(at, []):  # this batch's writes go along
             row.extend([None] * (j + 1 - len(row)))
             row[j] = value
-    by_name = {normalize_header(h): row[j] for j, h in enumerate(src.header) if j < len(row)}
-    dk = dst.columns().get(key)
-    if not has(dst.rows, dk) and not has(target.appends, dk):
-        target.appends.append([by_name.get(normalize_header(h)) for h in dst.header])
-    source.deletes.append(index)
+        by_name = {normalize_header(h): row[j] for j, h in enumerate(src.header) if j < len(row)}
+        if move.key.strip() not in there:
+            target.appends.append([by_name.get(normalize_header(h)) for h in dst.header])
+            there.add(move.key.strip())
+        source.deletes.append(at)
 
 
 def plan_tab(
