@@ -18,10 +18,10 @@ import pandas as pd
 
 from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.rules.review import CLOSED, FIRST_RESPONSE, cell_text
+from sheets_ops.rules.review import AGE_BUCKETS, CLOSED, FIRST_RESPONSE, age_bucket, cell_text
 from sheets_ops.sync.tracker import Snapshot, Tab
 
-BUCKETS = ("under 1 day", "1 to 3 days", "3 to 7 days", "over 7 days")
+BUCKETS = AGE_BUCKETS
 
 
 @dataclass
@@ -155,15 +155,7 @@ def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: dateti
     ages = [max(0, origin(end) - origin(r)) / 3600 / day_hours for r in still["received"]]
     counts = dict.fromkeys(BUCKETS, 0)
     for days in ages:
-        counts[
-            BUCKETS[0]
-            if days < 1
-            else BUCKETS[1]
-            if days < 3
-            else BUCKETS[2]
-            if days < 7
-            else BUCKETS[3]
-        ] += 1
+        counts[age_bucket(days)] += 1
     m.aging = counts
     m.overdue = int((still["due"] < end).sum())
     m.escalated = int((still["escalation"] != "").sum())

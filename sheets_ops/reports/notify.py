@@ -33,12 +33,14 @@ from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
 from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RenewalReminder, parse_date
 from sheets_ops.rules.review import (
+    AGE_BUCKETS,
     CARRIER_CHASE,
     CLOSED,
     ESCALATED,
     STEPS_MISSING,
     Escalation,
     Member,
+    age_bucket,
     cell_text,
     team_from,
 )
@@ -416,10 +418,10 @@ class Mailer:
         if start.date().isoformat() in done or not readers:
             return []
         report = weekly.build(self.snapshot, self.calendar, start, end)
+        context = weekly.context(report, lambda name: f"cid:{name}@sheets-ops")
         out = []
         for m in readers:
             key = f"weekly-{start:%Y%m%d}-{m.email}"
-            context = weekly.context(report, lambda name: f"cid:{name}@sheets-ops")
             msg = self.message(
                 m.email, self.render("weekly_report", {**context, "name": m.name}), key
             )
@@ -483,7 +485,7 @@ class Mailer:
         open_rows = [r for r in rows.values() if cell_text(r.get("status")) not in CLOSED]
         by_status: dict[str, int] = {}
         by_owner: dict[str, int] = {}
-        buckets = {"under 1 day": 0, "1 to 3 days": 0, "3 to 7 days": 0, "over 7 days": 0}
+        buckets = dict.fromkeys(AGE_BUCKETS, 0)
         overdue, today_due = [], []
         for r in open_rows:
             status = cell_text(r.get("status")) or Status.NEW.value
@@ -492,16 +494,7 @@ class Mailer:
             by_owner[owner] = by_owner.get(owner, 0) + 1
             age = r.get("age (h)")
             days = float(age) / day_hours if isinstance(age, int | float) else 0.0
-            bucket = (
-                "under 1 day"
-                if days < 1
-                else "1 to 3 days"
-                if days < 3
-                else "3 to 7 days"
-                if days < 7
-                else "over 7 days"
-            )
-            buckets[bucket] += 1
+            buckets[age_bucket(days)] += 1
             rid = cell_text(r.get("id"))
             if cell_text(r.get("sla")) == "Overdue":
                 overdue.append(self.item(rid, "Overdue", "", "", rows))

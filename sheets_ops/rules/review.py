@@ -47,6 +47,14 @@ HUMAN_COLUMNS = tuple(
     c.name for c in REQUESTS.columns + REQUESTS.optional if c.owner is not Owner.JOB
 )
 CLOSED = (Status.DONE.value, Status.CANCELLED.value)
+AGE_BUCKETS = ("under 1 day", "1 to 3 days", "3 to 7 days", "over 7 days")
+
+
+def age_bucket(days: float) -> str:
+    """Which of AGE_BUCKETS an age in business days falls in."""
+    return AGE_BUCKETS[0 if days < 1 else 1 if days < 3 else 2 if days < 7 else 3]
+
+
 WAITING = (Status.WAITING_ON_CLIENT.value, Status.WAITING_ON_CARRIER.value)
 SHEET_EDIT = "sheet edit"
 ESCALATED = "Escalated"
