@@ -17,13 +17,13 @@ from pathlib import Path
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
-from sheets_ops.model import TABS
+from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.reports.emails import render
 from sheets_ops.rules.review import Escalation
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.mailbox import MailboxError
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import TrackerError
+from sheets_ops.sync.tracker import TrackerError, check_tab
 
 MAIN_HELP = """\
 Keep an insurance agency's service requests in the spreadsheet it already uses.
@@ -248,6 +248,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     cfg = config.load()
     snapshot = open_tracker(cfg, say=_stderr).read()
+    check_tab(snapshot, REQUESTS)  # a broken header is one line, not a report of zeros
     settings = read_settings(snapshot)
     now = args.now.astimezone(settings.zone).replace(tzinfo=None) if args.now.tzinfo else args.now
     start, end = weekly.week_before(now)

@@ -20,7 +20,7 @@ from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Batch, NewRow
 from sheets_ops.sync.transport import FolderTransport
 from sheets_ops.sync.xlsx import XlsxTracker
-from tests.people import log_rows
+from tests.people import edit_tab, log_rows
 from tests.week import CAL, WEEK, fill_week
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -146,3 +146,16 @@ def test_report_refuses_a_period_that_ends_before_it_starts(
     XlsxTracker(agency / "tracker.xlsx").init(TABS)
     assert main(["report", "--from", "2026-11-16", "--to", "2026-11-10"]) == 2
     assert "--to" in capsys.readouterr().err
+
+
+def test_report_names_a_broken_requests_header_in_one_line(
+    agency: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    book = XlsxTracker(agency / "tracker.xlsx")
+    book.init(TABS)
+    edit_tab(
+        book, "Requests", lambda h, rows: ([x if x != "Received" else "Recvd" for x in h], rows)
+    )
+    assert main(["report"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Requests" in err and '"Received"' in err
