@@ -35,6 +35,7 @@ PLAIN = (
     "MAIL_FROM",
     "HEALTHCHECK_URL",
     "LOG_LEVEL",
+    "LOCK_WAIT",
 )
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 KNOWN = (*DEFAULTS, *SECRETS, *PLAIN)
@@ -66,6 +67,7 @@ class Config:
     mail_from: str = ""
     healthcheck_url: str = ""
     log_level: str = "INFO"
+    lock_wait: float = 60.0  # seconds to wait for another sheets-ops using the tracker
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
@@ -178,6 +180,15 @@ def load(env: Mapping[str, str] | None = None) -> Config:
     level = (_value(env, "LOG_LEVEL") or "INFO").upper()
     if level not in LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL: {level!r} is not one of {', '.join(LOG_LEVELS)}")
+    wait_text = _value(env, "LOCK_WAIT") or "60"
+    try:
+        lock_wait = float(wait_text)
+    except ValueError:
+        lock_wait = -1.0
+    if not 0 <= lock_wait <= 3600:
+        raise ConfigError(
+            f"LOCK_WAIT: {wait_text!r} is not a number of seconds from 0 to 3600 (default 60)"
+        )
     return Config(
         tracker=tracker,
         mailbox=mailbox,
@@ -189,5 +200,6 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         mail_from=mail_from,
         healthcheck_url=ping,
         log_level=level,
+        lock_wait=lock_wait,
         secrets=secrets,
     )

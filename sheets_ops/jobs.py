@@ -16,20 +16,14 @@ what was sent, so neither a restart nor a late start sends it twice.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import logging
-import os
 import shutil
 import signal
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 import schedule
@@ -40,6 +34,7 @@ from sheets_ops.cycle import DEFAULT_SENDER, run_cycle
 from sheets_ops.model import CellValue
 from sheets_ops.rules.settings import Settings, read_settings
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
+from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError, MailSource
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.state import StateDir
@@ -55,28 +50,21 @@ class AlreadyRunning(Exception):
 
 
 @contextlib.contextmanager
-def instance_lock(tracker_name: str) -> Iterator[None]:
-    """One job per tracker on this machine: a second one refuses to start."""
-    digest = hashlib.sha256(tracker_name.encode()).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"sheets-ops-{digest}.lock"
-    handle: IO[str] = open(path, "a+")  # noqa: SIM115  (held for the life of the loop)
+def instance_lock(tracker: Tracker) -> Iterator[None]:
+    """One scheduled job per tracker on this machine: a second one refuses to start. (Each
+    job also takes the tracker's write lock while it runs, which one-off commands share.)"""
+    lock = tracker_lock(tracker.identity, "run", wait=0, kind="instance")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            pid = handle.read().strip() or "?"
-            raise AlreadyRunning(
-                f"another sheets-ops (pid {pid}) is already running on {tracker_name}; "
-                "stop it first, or use `run --once` for a single cycle"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        lock.__enter__()
+    except TrackerBusy as e:
+        raise AlreadyRunning(
+            f"another sheets-ops is already running on {tracker.name} ({e.holder}); "
+            "stop it first, or use `run --once` for a single cycle"
+        ) from None
+    try:
         yield
     finally:
-        handle.close()
+        lock.__exit__(None, None, None)
 
 
 @dataclass
@@ -99,7 +87,8 @@ class Jobs:
     def guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
-                job()
+                with tracker_lock(self.tracker.identity, name, wait=self.cfg.lock_wait):
+                    job()
                 self.ran[name] = self.ran.get(name, 0) + 1
             except Exception as e:  # one job failing must not stop the others
                 self.errors += 1
@@ -143,8 +132,13 @@ class Jobs:
             log.info(
                 "escalation: %s L%s to %s: %s", e.request_id, e.level, ", ".join(e.to), e.reason
             )
-        if self.cfg.healthcheck_url:
-            self.ping()
+        if result.mailbox_error:  # the rest of the cycle went on; the next one reconnects
+            self.errors += 1
+            self.last_error = f"capture: {result.mailbox_error}"
+            self.last_error_at = self.clock()
+            log.error("mailbox: %s", result.mailbox_error)
+        elif self.cfg.healthcheck_url:
+            self.ping()  # only a cycle that read the mail is a good one
 
     def digests(self) -> None:
         """The cycle sends the digests due at this time; run it now rather than wait."""
@@ -218,7 +212,7 @@ def main(tick: float = 1.0) -> int:
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(message)s")
     try:
         tracker = open_tracker(cfg, say=log.info)
-        with instance_lock(tracker.name):
+        with instance_lock(tracker):
             jobs = Jobs(cfg, tracker, open_mailbox(cfg), open_outbox(cfg), StateDir(cfg.state_dir))
             every = schedule.Scheduler()
             plan(every, jobs, jobs.settings())

@@ -34,6 +34,10 @@ class MemoryTracker:
     def name(self) -> str:
         return self._name
 
+    @property
+    def identity(self) -> str:
+        return f"memory:{id(self)}"
+
     def read(self) -> Snapshot:
         self.reads += 1
         return Snapshot(copy.deepcopy(self.tabs))

@@ -506,6 +506,12 @@ class Tracker(Protocol):
         """Where the tracker is, for messages (a path or a sheet title)."""
         ...
 
+    @property
+    def identity(self) -> str:
+        """What names this tracker for the write lock, however it was spelled (an absolute
+        path, a sheet key)."""
+        ...
+
     def read(self) -> Snapshot:
         """Every tab, in one call."""
         ...
