@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import errno
+import os
 import shutil
 import subprocess
 import threading
@@ -128,14 +130,21 @@ def test_a_lock_that_stays_names_the_file_to_delete(xlsx_tracker: XlsxTracker) -
     assert lock_files(xlsx_tracker.path) == [lock]
 
 
-def test_a_failed_save_leaves_the_workbook_as_it_was(xlsx_tracker: XlsxTracker) -> None:
+def test_a_failed_save_leaves_the_workbook_as_it_was(
+    xlsx_tracker: XlsxTracker, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = xlsx_tracker.path.read_bytes()
-    # The temporary file's name is taken by a folder: saving fails half-way.
-    xlsx_tracker.path.with_name(".tracker.xlsx.sheets-ops-tmp").mkdir()
-    with pytest.raises(OSError):
+
+    def full_disk(_fd: int) -> None:  # the disk fills up while the workbook is being saved
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(TrackerError, match=r"could not be saved \(No space left on device"):
         xlsx_tracker.write(Batch(rows=[NewRow("Requests", {"ID": "REQ-000001"})]))
+    monkeypatch.undo()
     assert xlsx_tracker.path.read_bytes() == before
     assert requests(xlsx_tracker) == []
+    assert sorted(p.name for p in xlsx_tracker.path.parent.iterdir()) == ["tracker.xlsx"]
 
 
 def test_a_save_leaves_no_temporary_file_behind(xlsx_tracker: XlsxTracker) -> None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TypeVar
 
@@ -134,6 +136,10 @@ class XlsxTracker:
     def name(self) -> str:
         return str(self.path)
 
+    @property
+    def identity(self) -> str:
+        return str(self.path.expanduser().resolve())
+
     # reading -----------------------------------------------------------------------------
 
     def read(self) -> Snapshot:
@@ -197,12 +203,21 @@ class XlsxTracker:
             dashboard = _sheet(wb, DASHBOARD)
             if dashboard is not None:  # openpyxl drops charts it loads: draw them again
                 draw_charts(dashboard)
-            tmp = self.path.with_name(f".{self.path.name}.sheets-ops-tmp")
+            tmp = self.path.with_name(
+                f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}"
+            )
+            _remove_stale_temporaries(self.path)
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                wb.save(tmp)
-                with open(tmp, "rb+") as f:
-                    os.fsync(f.fileno())
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    wb.save(tmp)
+                    with open(tmp, "rb+") as f:
+                        os.fsync(f.fileno())
+                except OSError as e:
+                    raise TrackerError(
+                        f"{self.path} could not be saved ({e.strerror or e}); the workbook is "
+                        "as it was, nothing was acknowledged, and the next cycle tries again"
+                    ) from e
                 if _stamp(self.path) != before or lock_files(self.path):
                     # Someone saved or opened the workbook while we worked: start over
                     # from their version rather than overwrite it.
@@ -248,6 +263,20 @@ class XlsxTracker:
                 f"{self.path} is not a readable .xlsx workbook ({type(e).__name__}: {e}); "
                 "restore it from a backup or point TRACKER at another file"
             ) from e
+
+
+TMP_SUFFIX = ".sheets-ops-tmp"
+STALE_AFTER = 600.0  # seconds: older temporaries beside the workbook were left by a killed run
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """A run killed mid-save leaves its temporary file (`.NAME.PID-TOKEN.sheets-ops-tmp`):
+    each is unique to its process, so none is ever reused, and old ones are removed here."""
+    with contextlib.suppress(OSError):
+        for old in path.parent.glob(f".{glob_escape(path.name)}.*{TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if time.time() - old.stat().st_mtime > STALE_AFTER:
+                    old.unlink()
 
 
 def _sync_folder(folder: Path) -> None:
