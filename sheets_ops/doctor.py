@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
 from sheets_ops.sync.mailbox import FolderMailbox, MailboxError
 from sheets_ops.sync.tracker import Snapshot, TrackerError, header_problems
-from sheets_ops.sync.transport import SmtpTransport
+from sheets_ops.sync.transport import SmtpTransport, TransportError
 
 OK, FAIL = "ok  ", "FAIL"
 
@@ -28,7 +27,14 @@ def doctor(say: Callable[[str], None]) -> int:
         nonlocal failures
         try:
             detail = fn()
-        except (ConfigError, TrackerError, MailboxError, OSError, smtplib.SMTPException) as e:
+        except (
+            ConfigError,
+            TrackerError,
+            MailboxError,
+            TransportError,
+            OSError,
+            smtplib.SMTPException,
+        ) as e:
             failures += 1
             say(f"{FAIL} {name}: {e}")
             return None
@@ -100,21 +106,7 @@ def doctor(say: Callable[[str], None]) -> int:
         assert cfg is not None
         transport = open_transport(cfg)
         if isinstance(transport, SmtpTransport):
-            server: smtplib.SMTP = (
-                smtplib.SMTP_SSL(
-                    transport.host, transport.port, timeout=15, context=ssl.create_default_context()
-                )
-                if transport.tls
-                else smtplib.SMTP(transport.host, transport.port, timeout=15)
-            )
-            with server:
-                server.ehlo()
-                if not transport.tls and server.has_extn("starttls"):
-                    server.starttls(context=ssl.create_default_context())
-                    server.ehlo()
-                if transport.user:
-                    server.login(transport.user, transport.password)
-            return f"{transport.name}: connected{' and logged in' if transport.user else ''}"
+            return transport.check()  # the same STARTTLS and login as a delivery
         folder = Path(transport.name)
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK):

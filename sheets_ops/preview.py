@@ -1,7 +1,7 @@
 """`sheets-ops digest --preview DIR`: every email a cycle would send now, as HTML files.
 
 It reviews a copy of the tracker at `now` (so escalations due by then are included), builds
-the digests, the daily summary, carrier reminders and pending client emails, and writes each
+the digests, the daily summary and carrier reminders, and writes each
 HTML part as `KEY.html`. Nothing is written to the tracker and nothing is sent.
 """
 
@@ -14,7 +14,6 @@ from pathlib import Path
 from sheets_ops.model import REQUESTS
 from sheets_ops.reports.notify import Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
-from sheets_ops.rules.intake import pending_info_requests
 from sheets_ops.rules.review import review
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.memory import MemoryTracker
@@ -44,8 +43,6 @@ def preview(snapshot: Snapshot, now: datetime, folder: Path, sender: str) -> lis
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             emails.append(reminder)
-    sent = {str(v) for v in (log.values("Old") if log is not None else [])}
-    emails += [mailer.info_request(a) for a in pending_info_requests(after) if a.key not in sent]
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for email in emails:

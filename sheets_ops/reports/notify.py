@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -31,7 +31,12 @@ from sheets_ops.reports.emails import Rendered, environment, render, template_fo
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
-from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RenewalReminder, parse_date
+from sheets_ops.rules.renewals import (
+    RENEWAL_EXCEPTION,
+    RENEWAL_REMINDER,
+    RenewalReminder,
+    parse_date,
+)
 from sheets_ops.rules.review import (
     AGE_BUCKETS,
     CARRIER_CHASE,
@@ -44,6 +49,7 @@ from sheets_ops.rules.review import (
     cell_text,
     team_from,
 )
+from sheets_ops.rules.understand import INFO_REQUESTED
 from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError
 
 DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (
@@ -70,9 +76,15 @@ Link = Callable[[int], str]
 
 @dataclass(frozen=True)
 class Outgoing:
+    """One email. `proof` is the Log line (What, Request, Old) that records it in the tracker:
+    the cycle writes that line before the email may go, and a stopped run is settled by
+    looking for it. `record` is that line when this email brings it (several emails may share
+    one, as a digest slot's do)."""
+
     key: str
     kind: str
     message: EmailMessage
+    proof: tuple[str, str, str]
     record: NewRow | None = None  # the Log row that records it, written before it is sent
     after: int | None = None  # a batch row it depends on (the request row of an info request)
 
@@ -190,7 +202,8 @@ class Mailer:
         )
         message = self.message(to, rendered, ask.key, ask.in_reply_to)
         message.replace_header("Message-ID", ask.message_id)
-        return Outgoing(ask.key, "info request", message)
+        proof = (INFO_REQUESTED, ask.request_id, ask.message_id)
+        return Outgoing(ask.key, "info request", message, proof)
 
     # reminders to the team ---------------------------------------------------------------
 
@@ -201,12 +214,16 @@ class Mailer:
         emails = [e for e in escalation.emails if e]
         if not emails:
             return None
-        key = f"chase-{escalation.request_id}-{follow.group(0) if follow else self.now.date()}"
+        day = follow.group(0) if follow else self.now.date().isoformat()
+        key = f"chase-{escalation.request_id}-{day}"
         item = self.item(escalation.request_id, "Carrier to chase", escalation.reason, "", rows)
         rendered = self.render(
             "carrier_reminder", {"item": item, "owner": ", ".join(escalation.to)}
         )
-        return Outgoing(key, "carrier reminder", self.message(", ".join(emails), rendered, key))
+        message = self.message(", ".join(emails), rendered, key)
+        return Outgoing(
+            key, "carrier reminder", message, (CARRIER_CHASE, escalation.request_id, day)
+        )
 
     def item(
         self, rid: str, group: str, reason: str, level: str, rows: Mapping[str, dict[str, Any]]
@@ -318,10 +335,10 @@ class Mailer:
                 },
             )
             key = f"digest-{slot:%Y%m%d-%H%M}-{email}"
-            out.append(Outgoing(key, "digest", self.message(email, rendered, key)))
+            proof = (DIGEST_SENT, "", stamp)
+            out.append(Outgoing(key, "digest", self.message(email, rendered, key), proof))
         if out:
-            record = self.log(DIGEST_SENT, stamp, f"to {', '.join(names)}")
-            out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+            out[0] = replace(out[0], record=self.log(DIGEST_SENT, stamp, f"to {', '.join(names)}"))
         return out
 
     def _digest_items(
@@ -363,7 +380,9 @@ class Mailer:
                 "pilot": pilot,
             },
         )
-        return Outgoing(reminder.key, "renewal reminder", self.message(to, rendered, reminder.key))
+        message = self.message(to, rendered, reminder.key)
+        proof = (RENEWAL_REMINDER, reminder.policy, reminder.key)
+        return Outgoing(reminder.key, "renewal reminder", message, proof)
 
     # the daily summary -------------------------------------------------------------------
 
@@ -383,12 +402,13 @@ class Mailer:
         for m in readers:
             rendered = self.render("daily_summary", {**context, "name": m.name})
             key = f"summary-{today:%Y%m%d}-{m.email}"
-            out.append(Outgoing(key, "daily summary", self.message(m.email, rendered, key)))
+            proof = (SUMMARY_SENT, "", today.isoformat())
+            out.append(Outgoing(key, "daily summary", self.message(m.email, rendered, key), proof))
         if out:
             record = self.log(
                 SUMMARY_SENT, today.isoformat(), f"to {', '.join(m.name for m in readers)}"
             )
-            out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+            out[0] = replace(out[0], record=record)
         return out
 
     # the weekly report ------------------------------------------------------------------
@@ -431,11 +451,13 @@ class Mailer:
                 html.add_related(
                     png, "image", "png", cid=f"<{name}@sheets-ops>", filename=f"{name}.png"
                 )
-            out.append(Outgoing(key, "weekly report", msg))
+            out.append(
+                Outgoing(key, "weekly report", msg, (WEEKLY_SENT, "", start.date().isoformat()))
+            )
         record = self.log(
             WEEKLY_SENT, start.date().isoformat(), f"to {', '.join(m.name for m in readers)}"
         )
-        out[0] = Outgoing(out[0].key, out[0].kind, out[0].message, record)
+        out[0] = replace(out[0], record=record)
         return out
 
     def pipeline(
