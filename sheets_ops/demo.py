@@ -27,6 +27,7 @@ from sheets_ops.model import (
     CellValue,
     TabSpec,
 )
+from sheets_ops.rules.message import message_id_of
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Batch, NewRow, Snapshot
@@ -407,7 +408,7 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
     captured = set()  # what earlier runs took in: a row's Source, or a Log line's key
     for tab, column in ((REQUESTS.name, "Source"), ("Log", "Old")):
         if (found := snapshot.tab(tab)) is not None:
-            captured |= {str(v) for v in found.values(column) if v}
+            captured |= {message_id_of(str(v)) for v in found.values(column) if v}
     written = 0
     for i, sample in enumerate(SAMPLES, 1):
         name, raw = sample_message(i, sample)

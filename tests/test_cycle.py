@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_ops.cycle import CycleResult, run_cycle
+from sheets_ops.rules.message import message_id_of
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.tracker import Tracker, TrackerError
@@ -43,7 +44,7 @@ def test_each_message_becomes_one_row_with_what_intake_knows(
     assert row["From"] == "jen@bl.example"
     assert row["Summary"] == "Certificate for Riverside Mall"
     assert row["Status"] == "New"
-    assert row["Source"] == "<msg-1@example.com>"
+    assert message_id_of(row["Source"]) == "<msg-1@example.com>"  # and a digest
     assert files(inbox.folder) == []
     assert files(inbox.processed) == ["a.eml"]
     [log] = log_rows(tracker)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from sheets_ops.cycle import run_cycle
+from sheets_ops.rules.message import message_id_of
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.tracker import Batch, NewRow, Tracker
@@ -108,13 +109,14 @@ def test_missing_details_start_as_needs_info_and_ask_the_client_once(
     assert len(list(sent(outbox).glob("*.eml"))) == 1
 
 
-def test_an_info_request_recorded_but_not_yet_written_is_written_next_cycle(
-    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox
+def test_an_info_request_the_log_records_is_not_sent_again_by_a_fresh_state_dir(
+    agency: Tracker, inbox: FolderMailbox, drop: Drop, outbox: Outbox, tmp_path: Path
 ) -> None:
     drop("5.eml", corpus("005"))
-    cycle(agency, inbox, outbox=None)  # as if killed after the tracker write
-    assert not sent(outbox).exists()
     assert cycle(agency, inbox, outbox).emails == 1
+    assert [r["What"] for r in log_rows(agency)].count("Info requested") == 1
+    fresh = Outbox(tmp_path / "new-state", FolderTransport(sent(outbox)))  # STATE_DIR deleted
+    assert cycle(agency, inbox, fresh).emails == 0
     assert [p.name for p in sent(outbox).glob("*.eml")] == ["info-request-REQ-000001.eml"]
 
 
@@ -135,7 +137,9 @@ def test_the_clients_answer_to_the_info_request_joins_the_request(
     [row] = requests(agency)
     assert row["Thread"] == "2 messages; client followed up 2026-11-27 08:30"
     follow = [r for r in log_rows(agency) if r["What"] == "Client follow-up"]
-    assert [(r["Request"], r["Old"]) for r in follow] == [("REQ-000001", "<msg-9@example.com>")]
+    assert [(r["Request"], message_id_of(r["Old"])) for r in follow] == [
+        ("REQ-000001", "<msg-9@example.com>")
+    ]
 
 
 def test_a_reply_makes_no_row_and_counts_in_the_thread(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from sheets_ops.rules.message import message_id_of
 from tests.conftest import make_eml
 
 
@@ -35,7 +36,7 @@ def sources(tracker: Path) -> list[str]:
     ws = load_workbook(tracker, read_only=True)["Requests"]
     rows = list(ws.iter_rows(values_only=True))
     j = list(rows[0]).index("Source")
-    return [r[j] for r in rows[1:] if r[j]]
+    return [message_id_of(r[j]) for r in rows[1:] if r[j]]
 
 
 def drop(inbox: Path, first: int, count: int) -> int:

@@ -22,7 +22,8 @@ def test_it_reads_sender_subject_date_and_message_id() -> None:
     intake = parse_message(raw, ARRIVED, NOW)
     assert intake.sender == "jen@brightline.example"
     assert intake.subject == "COI for Riverside Mall"
-    assert intake.source == "<msg-1@example.com>"
+    assert intake.message_id == "<msg-1@example.com>"
+    assert intake.source.startswith("<msg-1@example.com> #")
     assert intake.received == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
     assert intake.notes == ()
 

@@ -83,37 +83,6 @@ class InfoRequest:
         return f"<{self.key}@sheets-ops>"
 
 
-def pending_info_requests(snapshot: Snapshot) -> list[InfoRequest]:
-    """Every info request the Log records, rebuilt from its Requests row: the cycle writes
-    those the outbox lacks (a run killed after the tracker write, before the outbox)."""
-    log, requests = snapshot.tab(LOG.name), snapshot.tab(REQUESTS.name)
-    if log is None or requests is None:
-        return []
-    rows = {str(rec.get("id") or "").strip(): rec for _row, rec in requests.records()}
-    out = []
-    for _row, rec in log.records():
-        rid = str(rec.get("request") or "").strip()
-        if rec.get("what") != INFO_REQUESTED or rid not in rows:
-            continue
-        row = rows[rid]
-        missing = tuple(
-            m.strip() for m in str(row.get("missing info") or "").split(";") if m.strip()
-        )
-        source = str(row.get("source") or "")
-        out.append(
-            InfoRequest(
-                rid,
-                str(row.get("from") or ""),
-                str(row.get("client") or ""),
-                str(row.get("summary") or ""),
-                missing,
-                str(row.get("type") or ""),
-                source if source.startswith("<") else "",
-            )
-        )
-    return out
-
-
 @dataclass
 class IntakePlan:
     """The changes a batch of messages makes, and which messages each change answers for."""
@@ -197,6 +166,11 @@ def _size(n: int) -> str:
     if n < 1024:
         return f"{n} bytes"
     return f"{n / 1024:.1f} KB" if n < 1024**2 else f"{n / 1024**2:.1f} MB"
+
+
+def _unreadable(error: Exception) -> str:
+    """The reason for a message that broke intake in a way nobody foresaw."""
+    return f"could not be read ({type(error).__name__}: {plain_line(str(error), 200)})"
 
 
 def thread_text(messages: int, followed_up: datetime | None) -> str:
@@ -351,7 +325,7 @@ def plan_intake(
             detail += f" ({'; '.join(parsed.notes)})"
         log_row(rid, CAPTURED, "", detail, after=at_row)
         if u.missing and "@" in u.sender and u.channel in (Channel.EMAIL, Channel.FORM):
-            reply_to = parsed.source if parsed.source.startswith("<") else ""
+            reply_to = parsed.message_id
             ask = InfoRequest(rid, u.sender, u.client, u.summary, u.missing, u.type, reply_to)
             plan.info_requests.append((at_row, ask))
             log_row(
@@ -388,25 +362,30 @@ def plan_intake(
             detail = f"Manual row {index + 2} typed into the sheet"
             log_row(rid, CAPTURED, "", detail, after_cell=id_write)
 
+    # Keys written by an earlier version are bare Message-IDs: a message with such an ID was
+    # taken in then (the key now adds a digest of the sender and text).
+    old_rows = {s for s in sources if s.startswith("<") and " #" not in s}
+    old_handled = {s for s in threads.handled if s.startswith("<") and " #" not in s}
     for item in items:
         try:
             parsed = parse_message(item.raw, item.arrived, now)
-        except MessageError as e:
-            plan.rejected.append((item, str(e)))
+            if parsed.source in sources or parsed.message_id in old_rows:
+                plan.known.append(item)
+                continue
+            if parsed.source in threads.handled or parsed.message_id in old_handled:
+                plan.handled.append(item)
+                continue
+            if parsed.source in row_of_source:  # the same message twice in one fetch
+                plan.rows_for[row_of_source[parsed.source]].append(item)
+                continue
+            u = understand(parsed, directory, threads, zone)
+        except Exception as e:  # one message, however hostile, never stops the others
+            reason = str(e) if isinstance(e, MessageError) else _unreadable(e)
+            plan.rejected.append((item, reason))
             if item.ref not in logged_rejections:
-                log_row("", REJECTED, item.ref, str(e))
+                log_row("", REJECTED, item.ref, reason)
                 logged_rejections.add(item.ref)
             continue
-        if parsed.source in sources:
-            plan.known.append(item)
-            continue
-        if parsed.source in threads.handled:
-            plan.handled.append(item)
-            continue
-        if parsed.source in row_of_source:  # the same message twice in one fetch
-            plan.rows_for[row_of_source[parsed.source]].append(item)
-            continue
-        u = understand(parsed, directory, threads, zone)
         if u.ignore:
             plan.ignored.append(u)
             plan.handled.append(item)
@@ -429,7 +408,7 @@ def plan_intake(
             plan.followups.append((what, u))
             plan.handled.append(item)
             log_row(rid, what, parsed.source, f"{u.summary} (from {u.sender}; {u.thread_how})")
-            threads.by_message[parsed.source] = rid
+            threads.add_key(parsed.source, rid)
             threads.handled.add(parsed.source)
             continue
         create(u, parsed.received, [item])

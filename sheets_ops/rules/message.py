@@ -1,8 +1,14 @@
 """One message from its bytes: headers, plain text, attachments. Knows nothing of mailboxes.
 
 `parse_message` never crashes on what a sender can put in a message: malformed MIME, unknown
-charsets, control characters, huge bodies. It raises MessageError, with a reason a person can
-act on, only when the bytes are not an email at all.
+charsets, control characters, huge bodies, absurd dates. It raises MessageError, with a reason
+a person can act on, when the bytes are not an email at all or are built to exhaust a parser
+(a message nested hundreds of levels deep). Its cost is bounded per message: HTML is capped
+before it is parsed, and parsed by libxml2 (lxml), in linear time.
+
+A message's key (its Source) is its Message-ID together with a digest of its sender and text,
+so that a second message reusing a Message-ID is still a message of its own, while the same
+message delivered twice is recognised.
 """
 
 from __future__ import annotations
@@ -10,16 +16,23 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
 from email.utils import parseaddr, parsedate_to_datetime
+from typing import cast
+
+import lxml.etree
+import lxml.html
 
 SUMMARY_CHARS = 200
 BODY_CHARS = 20_000  # what intake reads of a body; the rest is left in the mailbox
+HTML_CHARS = 500_000  # what is parsed of an HTML body: far more than BODY_CHARS of its text
+MAX_NESTING = 60  # MIME levels; real mail uses fewer than ten
+FUTURE_SLACK = timedelta(days=1)  # a Date later than arrival by more than this is wrong
+PAST_SLACK = timedelta(days=30)  # and one earlier than arrival by more than this
 
 
 class MessageError(ValueError):
@@ -36,7 +49,7 @@ class Attachment:
 class Parsed:
     """What a message says, before anything is decided about it."""
 
-    source: str  # Message-ID, or a hash of the bytes when there is none
+    source: str  # the message's key: Message-ID and a digest, or a hash of the bytes
     received: datetime  # aware
     sender: str  # the address, lower case
     sender_name: str
@@ -49,6 +62,7 @@ class Parsed:
     html_only: bool = False
     body_cut: int = 0  # characters left out of `body`, when it was cut
     notes: tuple[str, ...] = ()  # what a person may want to know about the parse
+    message_id: str = ""  # the Message-ID header as written, "" when there is none
 
 
 def plain_line(text: str, limit: int = SUMMARY_CHARS) -> str:
@@ -73,22 +87,82 @@ def plain_text(text: str) -> str:
     )
 
 
-def message_key(raw: bytes, message_id: str | None) -> str:
-    """The Source of a message: its Message-ID, or a hash of its bytes when it has none."""
+def message_key(raw: bytes, message_id: str | None, sender: str = "", body: str = "") -> str:
+    """The Source of a message: its Message-ID with a digest of its sender and text
+    (`<id@host> #1a2b3c4d5e6f`), or a hash of its bytes when it has no Message-ID."""
     if message_id and message_id.strip():
-        return plain_line(message_id, 500)
+        text = f"{sender.strip().lower()}\n{' '.join(body.split())}"
+        digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+        return f"{plain_line(message_id, 480)} #{digest}"
     return "sha256:" + hashlib.sha256(raw).hexdigest()[:32]
 
 
-_BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>")
-_TAG = re.compile(r"<[^>]+>")
+def message_id_of(source: str) -> str:
+    """The Message-ID inside a Source (`<id@host>`), or "" for a Source that has none. A
+    Source written by an earlier version is the bare Message-ID."""
+    source = source.strip()
+    if not source.startswith("<"):
+        return ""
+    return source.split(" #", 1)[0].strip()
+
+
+_SKIPPED = ("script", "style", "head", "title", "blockquote", "template", "noscript")
+_BLOCKS = frozenset(
+    (
+        *("p", "div", "br", "tr", "li", "table", "ul", "ol", "dl", "dt", "dd", "pre", "hr"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer"),
+        "address",
+    )
+)
+_TAG = re.compile(r"<[^<>]{0,2000}>")
 
 
 def html_to_text(markup: str) -> str:
-    markup = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", "", markup)
-    markup = re.sub(r"(?is)<blockquote\b.*?</blockquote>", "\n", markup)  # quoted history
-    text = html.unescape(_TAG.sub("", _BLOCK.sub("\n", markup)))
-    return "\n".join(" ".join(line.split()) for line in text.splitlines())
+    """The readable text of an HTML body: scripts, styles and quoted history (blockquote)
+    left out, a line per block. libxml2 parses in linear time whatever the markup; the
+    markup is capped first, so the cost of one message is bounded."""
+    markup = markup[:HTML_CHARS]
+    try:
+        root = lxml.html.document_fromstring(markup.encode("utf-8", "replace"), parser=_PARSER)
+    except (lxml.etree.ParserError, ValueError):  # nothing but markup debris
+        return "\n".join(" ".join(line.split()) for line in _TAG.sub(" ", markup).splitlines())
+    dropped = [*root.iter(lxml.etree.Comment, lxml.etree.ProcessingInstruction, *_SKIPPED)]
+    for element in dropped:
+        if element.getparent() is not None:
+            cast(lxml.html.HtmlElement, element).drop_tree()  # its tail stays in the text
+    out: list[str] = []
+    for event, element in lxml.etree.iterwalk(root, events=("start", "end")):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCKS:
+                out.append("\n")
+            if element.text and tag:
+                out.append(element.text)
+        else:
+            if tag in _BLOCKS:
+                out.append("\n")
+            if element.tail:
+                out.append(element.tail)
+    text = "".join(out)
+    return "\n".join(" ".join(line.split()) for line in text.splitlines()).strip("\n")
+
+
+_PARSER = lxml.html.HTMLParser(recover=True, encoding="utf-8", no_network=True)
+_BOUNDARY = re.compile(rb'(?im)\bboundary\s*=\s*"?([^";\s]{1,200})|^--([^\r\n]{1,200})--[ \t]*\r?$')
+
+
+def nesting(raw: bytes) -> int:
+    """How many MIME levels deep a message goes, from one linear scan of its bytes: each
+    declared boundary opens a level until its closing `--boundary--` line."""
+    open_: dict[bytes, None] = {}
+    deepest = 0
+    for m in _BOUNDARY.finditer(raw):
+        if m.group(1) is not None:
+            open_[m.group(1)] = None
+            deepest = max(deepest, len(open_))
+        else:
+            open_.pop(m.group(2).strip(), None)
+    return deepest
 
 
 def _content(part: Message) -> str:
@@ -170,6 +244,33 @@ def _bulk(msg: Message) -> str:
     return ""
 
 
+def _sent_at(msg: Message, arrived: datetime | None, now: datetime, notes: list[str]) -> datetime:
+    """When the message was sent: its Date header, when that is readable and plausible.
+    A Date more than a day after the message reached the mailbox, or long before it, is a
+    sender's clock (or a forger) talking: the arrival time is used, and a note says so."""
+    date_text = _header(msg, "Date")
+    arrival = min(arrived, now) if arrived is not None else None
+    fallback = arrival or now
+    if not date_text:
+        notes.append("no Date header; used the time it arrived")
+        return fallback
+    try:
+        sent = parsedate_to_datetime(date_text)
+        if sent.tzinfo is None:  # "-0000": the sender's zone is unknown; RFC 5322 says UTC
+            sent = sent.replace(tzinfo=UTC)
+        sent = sent.astimezone(UTC)  # an offset that leaves the calendar raises here
+    except (TypeError, ValueError, IndexError, OverflowError):
+        notes.append(f"unreadable Date {plain_line(date_text, 60)!r}; used the time it arrived")
+        return fallback
+    if arrival is not None and not arrival - PAST_SLACK <= sent <= arrival + FUTURE_SLACK:
+        notes.append(
+            f"Date header said {sent:%Y-%m-%d %H:%M} UTC, far from when it arrived; "
+            "used the time it arrived"
+        )
+        return arrival
+    return sent
+
+
 def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed:
     """Read one message from its bytes. Raises MessageError with a reason a person can act on
     when the bytes are not a usable email."""
@@ -178,8 +279,13 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     if b"\x00" in head:
         raise MessageError("not an email message: binary data in the headers")
+    depth = nesting(raw)
+    if depth > MAX_NESTING:
+        raise MessageError(f"message nested too deeply ({depth} levels)")
     try:
         msg = email.message_from_bytes(raw, policy=email.policy.default)
+    except RecursionError:
+        raise MessageError(f"message nested too deeply (over {depth} levels)") from None
     except Exception as e:
         raise MessageError(f"could not be read as an email: {e}") from e
     assert isinstance(msg, EmailMessage)
@@ -189,23 +295,10 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     sender = plain_line(sender, 320).strip()
     if "@" not in sender:
         raise MessageError("no sender: the From header is missing or has no address")
-    notes = []
-    received: datetime | None = None
-    date_text = _header(msg, "Date")
-    if date_text:
-        try:
-            received = parsedate_to_datetime(date_text)
-        except (TypeError, ValueError, IndexError):
-            notes.append(f"unreadable Date {plain_line(date_text, 60)!r}")
-        else:
-            if received.tzinfo is None:  # "-0000": the sender's zone is unknown; RFC 5322 says UTC
-                received = received.replace(tzinfo=UTC)
-    else:
-        notes.append("no Date header")
-    if received is None:
-        received = arrived or now
-        notes[-1] += "; used the time it arrived"
-    if not _header(msg, "Message-ID").strip():
+    notes: list[str] = []
+    received = _sent_at(msg, arrived, now, notes)
+    message_id = _header(msg, "Message-ID").strip()
+    if not message_id:
         notes.append("no Message-ID; keyed by its content")
     subject = plain_line(_header(msg, "Subject"), 1000)
     try:
@@ -224,7 +317,7 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     references = _MESSAGE_ID.findall(_header(msg, "References"))
     references += _MESSAGE_ID.findall(_header(msg, "In-Reply-To"))
     return Parsed(
-        source=message_key(raw, _header(msg, "Message-ID")),
+        source=message_key(raw, message_id, sender, body),
         received=received,
         sender=sender.lower(),
         sender_name=plain_line(name, 120),
@@ -237,4 +330,5 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
         html_only=html_only,
         body_cut=cut,
         notes=tuple(notes),
+        message_id=plain_line(message_id, 480) if message_id else "",
     )

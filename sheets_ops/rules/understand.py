@@ -30,7 +30,7 @@ from sheets_ops.rules.extract import (
     text_message,
     voicemail,
 )
-from sheets_ops.rules.message import Parsed, plain_line
+from sheets_ops.rules.message import Parsed, message_id_of, plain_line
 from sheets_ops.sync.tracker import Snapshot
 
 THREAD_DAYS = 7  # a message from the same sender about the same policy joins an open request
@@ -78,7 +78,7 @@ class Threads:
                     str(rec.get("type") or "").strip(),
                 )
                 if not is_blank(rec.get("source")):
-                    threads.by_message[str(rec.get("source")).strip()] = rid
+                    threads.add_key(str(rec.get("source")).strip(), rid)
         log = snapshot.tab("Log")
         if log is not None:
             for _row, rec in log.records():
@@ -87,7 +87,7 @@ class Threads:
                     threads.handled.add(key)
                     rid = str(rec.get("request") or "").strip()
                     if parse_id(rid) is not None:
-                        threads.by_message[key] = rid
+                        threads.add_key(key, rid)
         return threads
 
     def find(
@@ -117,7 +117,14 @@ class Threads:
 
     def add(self, known: Known, key: str) -> None:
         self.requests[known.id] = known
-        self.by_message[key] = known.id
+        self.add_key(key, known.id)
+
+    def add_key(self, key: str, request_id: str) -> None:
+        """A message key belongs to a request; so does the Message-ID inside it, which is
+        what a reply's In-Reply-To and References name."""
+        self.by_message[key] = request_id
+        if message_id := message_id_of(key):
+            self.by_message.setdefault(message_id, request_id)
 
 
 @dataclass(frozen=True)
