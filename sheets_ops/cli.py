@@ -6,6 +6,7 @@ Exit status: 0 done; 1 failed while running; 2 bad usage or configuration (one c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
@@ -21,9 +22,10 @@ from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.reports.emails import render
 from sheets_ops.rules.review import Escalation
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
+from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import TrackerError, check_tab
+from sheets_ops.sync.tracker import Tracker, TrackerError, check_tab
 
 MAIN_HELP = """\
 Keep an insurance agency's service requests in the spreadsheet it already uses.
@@ -177,10 +179,16 @@ def _print_dry_run(result: CycleResult) -> None:
     print("dry run: nothing was written, no message was moved")
 
 
+def _writing(tracker: Tracker, what: str, wait: float) -> contextlib.AbstractContextManager[None]:
+    """The tracker's write lock, for a command that writes it or sends mail."""
+    return tracker_lock(tracker.identity, what, wait=wait, say=_stderr)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     cfg = config.load()
     tracker = open_tracker(cfg, say=_stderr)
-    done = tracker.init(TABS)
+    with _writing(tracker, "init", cfg.lock_wait):
+        done = tracker.init(TABS)
     for line in done:
         print(f"  {line}")
     print(f"{tracker.name}: " + ("ready" if done else "already up to date"))
@@ -199,7 +207,8 @@ def cmd_renewals(args: argparse.Namespace) -> int:
     tracker = open_tracker(cfg, say=_stderr)
     if not args.file.is_file():
         raise ConfigError(f"renewals import: no file at {args.file}")
-    result = import_renewals(tracker, args.file, args.map or "", say=_stderr)
+    with _writing(tracker, "renewals import", cfg.lock_wait):
+        result = import_renewals(tracker, args.file, args.map or "", say=_stderr)
     total = result.added + result.updated + result.unchanged
     print(
         f"{total:,} policies: {result.added:,} added, {result.updated:,} updated, "
@@ -309,17 +318,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker = open_tracker(cfg, say=_stderr)
     mailbox = open_mailbox(cfg)
 
-    def one_cycle(now: datetime) -> None:
-        result = run_cycle(
-            tracker,
-            mailbox,
-            now,
-            outbox=open_outbox(cfg),
-            state=StateDir(cfg.state_dir),
-            mail_from=cfg.mail_from or DEFAULT_SENDER,
-            dry_run=args.dry_run,
-            progress=_stderr,
-        )
+    def one_cycle(now: datetime) -> bool:
+        """One cycle; False when the mailbox could not be read (the rest was done)."""
+        with _writing(tracker, "run --once" if args.once else "run --idle", cfg.lock_wait):
+            outbox = open_outbox(cfg)
+            try:
+                result = run_cycle(
+                    tracker,
+                    mailbox,
+                    now,
+                    outbox=outbox,
+                    state=StateDir(cfg.state_dir),
+                    mail_from=cfg.mail_from or DEFAULT_SENDER,
+                    dry_run=args.dry_run,
+                    progress=_stderr,
+                )
+            finally:
+                outbox.close()
         if args.dry_run:
             _print_dry_run(result)
         for line in result.report.skipped:
@@ -327,17 +342,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         for e in result.review.escalations:
             print(f"  {_escalation_line(e)}")
         print(result.summary(), flush=True)
+        if result.mailbox_error:
+            _stderr(f"sheets-ops: {result.mailbox_error}")
+        return not result.mailbox_error
 
     try:
         if args.once:
-            one_cycle(args.now)
-            return 0
+            return 0 if one_cycle(args.now) else 1
         return _run_idle(one_cycle, mailbox.wait)
     finally:
         mailbox.close()
 
 
-def _run_idle(one_cycle: Callable[[datetime], None], wait: Callable[[float], bool]) -> int:
+def _run_idle(one_cycle: Callable[[datetime], bool], wait: Callable[[float], bool]) -> int:
     """Cycle whenever mail may have come (IMAP IDLE, or a folder poll), until SIGTERM or
     SIGINT: a signal during a cycle lets it finish; one while waiting ends the wait."""
     state = {"stop": False, "waiting": False}
@@ -353,7 +370,7 @@ def _run_idle(one_cycle: Callable[[datetime], None], wait: Callable[[float], boo
     while not state["stop"]:
         try:
             one_cycle(datetime.now(UTC))
-        except (TrackerError, MailboxError) as e:
+        except (TrackerError, MailboxError, TrackerBusy) as e:
             _stderr(f"sheets-ops: {e}")  # the next mail, or the next minute, tries again
         if state["stop"]:
             break
@@ -376,8 +393,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from sheets_ops.demo import build_demo
+    from sheets_ops.sync.xlsx import XlsxTracker
 
-    return build_demo(Path(args.dir), datetime.now(UTC), say=_stderr)
+    folder = Path(args.dir)
+    with tracker_lock(XlsxTracker(folder / "tracker.xlsx").identity, "demo", say=_stderr):
+        return build_demo(folder, datetime.now(UTC), say=_stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -510,7 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.now = _parse_now(None)
     try:
         return int(args.handler(args))
-    except ConfigError as e:
+    except (ConfigError, TrackerBusy) as e:
         _stderr(f"sheets-ops: {e}")
         return 2
     except (TrackerError, MailboxError) as e:

@@ -23,12 +23,12 @@ from sheets_ops.reports import dashboard
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.archive import plan_archive
-from sheets_ops.rules.intake import IntakePlan, pending_info_requests, plan_intake
+from sheets_ops.rules.intake import IntakePlan, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
 from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review, team_from
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sync.mailbox import MailItem, MailSource
-from sheets_ops.sync.outbox import Delivery, Outbox, Outcome
+from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
+from sheets_ops.sync.outbox import Delivery, Outbox, Outcome, Proof, Settled
 from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import (
     ADDED,
@@ -56,6 +56,8 @@ class CycleResult:
     delivery: Delivery = field(default_factory=Delivery)
     seconds: float = 0.0
     dry_run: bool = False
+    settled: Settled = field(default_factory=Settled)
+    mailbox_error: str = ""  # why no mail was read this cycle, or ""
 
     @property
     def new(self) -> int:
@@ -101,7 +103,10 @@ class CycleResult:
             parts.append(_count(len(self.delivery.waiting), "email") + " to retry")
         if self.delivery.failed:
             parts.append(_count(len(self.delivery.failed), "email") + " failed")
-        return ", ".join(parts) + f" ({self.seconds:.1f} s)"
+        line = ", ".join(parts) + f" ({self.seconds:.1f} s)"
+        if self.mailbox_error:
+            line += "; mail not read (the mailbox could not be used)"
+        return line
 
 
 def _seen_after(looked: Review, plan: IntakePlan, report: WriteReport) -> dict[str, dict[str, str]]:
@@ -142,10 +147,6 @@ def _emails(
     outgoing: list[Outgoing] = []
     for row, ask in plan.info_requests:
         outgoing.append(replace(mailer.info_request(ask), after=row))
-    sent = {cell_text(v) for v in (log.values("Old") if log else [])}
-    for ask in pending_info_requests(snapshot):  # recorded earlier, never handed to the outbox
-        if ask.to and "@" in ask.to and not outbox.has(ask.key) and ask.key not in sent:
-            outgoing.append(mailer.info_request(ask))
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             outgoing.append(reminder)
@@ -156,6 +157,22 @@ def _emails(
             plan.batch.rows.append(email.record)
         outgoing.append(email)
     return outgoing, outcomes
+
+
+def logged_in(snapshot: Snapshot) -> Callable[[Proof], bool]:
+    """Whether the tracker's Log holds a line (What, Request, Old): an email's proof."""
+    log = snapshot.tab(LOG.name)
+    lines: dict[tuple[str, str], set[str]] = {}
+    for _row, rec in log.records() if log is not None else ():
+        what, old = cell_text(rec.get("what")), cell_text(rec.get("old"))
+        lines.setdefault((what, old), set()).add(cell_text(rec.get("request")))
+
+    def found(proof: Proof) -> bool:
+        what, request, old = proof
+        requests = lines.get((what.strip(), old.strip()))
+        return requests is not None and (not request.strip() or request.strip() in requests)
+
+    return found
 
 
 HEALTH_EVERY = timedelta(minutes=15)  # how stale "Last good cycle" may get when nothing changes
@@ -190,6 +207,20 @@ def _health(snapshot: Snapshot, values: Mapping[str, CellValue], plan: IntakePla
             plan.batch.rows.append(NewRow(HEALTH.name, {"Key": key, "Value": value}))
 
 
+def _mailbox_health(snapshot: Snapshot, error: str, wall: datetime) -> str:
+    """The Health tab's Mailbox line: "ok", or since when it has been down and why."""
+    if not error:
+        return "ok"
+    tab = snapshot.tab(HEALTH.name)
+    before = ""
+    if tab is not None:
+        for _row, rec in tab.records():
+            if cell_text(rec.get("key")) == "Mailbox":
+                before = cell_text(rec.get("value"))
+    since = before.split(" — ", 1)[0] if before.startswith("down since") else ""
+    return f"{since or f'down since {wall:%Y-%m-%d %H:%M}'} — {error}"
+
+
 def _typed_in(
     plan: IntakePlan, requests: Tab
 ) -> list[tuple[int, dict[str, CellValue], dict[str, CellValue]]]:
@@ -208,6 +239,22 @@ def _typed_in(
         cells.update({c.column: c.value for c in plan.batch.cells if c.key == "" and c.row == row})
         out.append((row, cells, dict(cells)))
     return out
+
+
+def _fetch(mailbox: MailSource, say: Callable[[str], None]) -> tuple[list[MailItem], str]:
+    """The new messages, and "" or why the mailbox could not be read. A mailbox that is down
+    does not stop the cycle: the sheet's clock, escalations and emails go on, the mail waits
+    in the mailbox, and the connection is opened anew next cycle."""
+    items: list[MailItem] = []
+    try:
+        for item in mailbox.fetch():
+            items.append(item)
+            if len(items) % 250 == 0:
+                say(f"read {len(items)} messages from {mailbox.name}")
+    except MailboxError as e:
+        mailbox.close()
+        return [], str(e)  # none of them acknowledged: all of them are read again next time
+    return items, ""
 
 
 def _count(n: int, thing: str) -> str:
@@ -236,11 +283,7 @@ def run_cycle(
     settings = read_settings(snapshot)
     if now.tzinfo is None:
         now = now.replace(tzinfo=settings.zone)
-    items: list[MailItem] = []
-    for item in mailbox.fetch():
-        items.append(item)
-        if len(items) % 250 == 0:
-            say(f"read {len(items)} messages from {mailbox.name}")
+    items, mailbox_error = _fetch(mailbox, say)
     directory = directory_.from_snapshot(snapshot)
     plan = plan_intake(snapshot, requests, items, settings, now, directory)
     wall = now.astimezone(settings.zone).replace(tzinfo=None)
@@ -284,22 +327,26 @@ def run_cycle(
     moves, record = plan_archive(snapshot, settings.get("Archive After Days"), wall, reopened)
     plan.batch.moves.extend(moves)
     plan.batch.rows.extend(record)
-    result = CycleResult(plan, review=looked, dry_run=dry_run)
+    result = CycleResult(plan, review=looked, dry_run=dry_run, mailbox_error=mailbox_error)
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
     outgoing: list[Outgoing] = []
     outcomes: list[Outcome] = []
     if outbox is not None:
+        # A run stopped between its write and its deliveries left emails unconfirmed: those
+        # whose Log line landed go now, the others were never recorded and are planned anew.
+        result.settled = outbox.settle(logged_in(snapshot))
         mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
         outgoing, outcomes = _emails(mailer, snapshot, requests, plan, looked, outbox)
         for reminder in pipeline.reminders:
             line = cell_text(mailer.renewals.get(reminder.policy, {}).get("line"))
             outgoing.append(mailer.renewal_reminder(reminder, line))
         for email in outgoing:  # kept locally first, sent only once the sheet records it
-            outbox.record(email.key, email.kind, email.message, now)
+            outbox.record(email.key, email.kind, email.message, now, email.proof)
     if health:
-        _health(snapshot, health, plan)
+        values = {**health, "Mailbox": _mailbox_health(snapshot, mailbox_error, wall)}
+        _health(snapshot, values, plan)
     if dashboard.due(snapshot, wall):
         plan.batch.grids[DASHBOARD] = dashboard.grid(snapshot, settings.calendar, wall)
     if len(plan.created) >= 250:
@@ -310,19 +357,23 @@ def run_cycle(
     for i, held in plan.rows_for.items():
         if result.report.row_outcomes[i] in (ADDED, PRESENT):
             done.extend(held)
-    mailbox.acknowledge(done)
-    result.acknowledged = len(done)
+    try:
+        mailbox.acknowledge(done)
+        result.acknowledged = len(done)
+        for item, reason in plan.rejected:
+            mailbox.reject(item, reason)
+    except MailboxError as e:  # they stay in the mailbox; their Source keeps them single
+        result.mailbox_error = str(e)
+        mailbox.close()
     if state is not None:
         state.save_seen(_seen_after(looked, plan, result.report))
-    for item, reason in plan.rejected:
-        mailbox.reject(item, reason)
     if outbox is not None:
         # The tracker now records them: confirm, then deliver. An email whose request row
         # was not written (another writer took its place) stays unconfirmed.
         outbox.confirm(
             e.key
             for e in outgoing
-            if e.after is None or result.report.row_outcomes[e.after] == ADDED
+            if e.after is None or result.report.row_outcomes[e.after] in (ADDED, PRESENT)
         )
         outbox.logged(o.key for o in outcomes)
         result.delivery = outbox.deliver(now)

@@ -16,6 +16,7 @@ from sheets_ops.cli import main
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules.intake import plan_intake
+from sheets_ops.rules.message import message_id_of
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.imap import ImapMailbox
 from sheets_ops.sync.mailbox import MailboxError
@@ -80,7 +81,7 @@ def test_new_mail_is_captured_and_set_aside_only_once_saved(
     assert [f for _id, f in contents(imap, folder)] == [(), (), ()]  # fetched, not read
     result = run_cycle(sheet, mailbox, NOW)
     assert result.new == 3
-    assert sorted(r["Source"] for r in requests(sheet)) == [
+    assert sorted(message_id_of(r["Source"]) for r in requests(sheet)) == [
         f"<msg-{n}@example.com>" for n in range(3)
     ]
     assert contents(imap, folder) == []
@@ -144,7 +145,7 @@ def test_moving_never_expunges_other_deleted_mail(
     deliver(imap, folder, make_eml(1))
     run_cycle(sheet, mailbox, NOW)
     assert "MOVE" in mailbox.box().client.capabilities  # asked again after login
-    assert [r["Source"] for r in requests(sheet)] == ["<msg-1@example.com>"]
+    assert [message_id_of(r["Source"]) for r in requests(sheet)] == ["<msg-1@example.com>"]
     assert contents(imap, folder) == [("<msg-99@example.com>", ("\\Deleted",))]
 
 
@@ -197,7 +198,7 @@ def test_run_idle_brings_new_mail_in_within_seconds_and_stops_cleanly(
         while time.monotonic() - sent < 15 and not requests(sheet):
             time.sleep(0.2)
         latency = time.monotonic() - sent
-        assert [r["Source"] for r in requests(sheet)] == ["<msg-1@example.com>"]
+        assert [message_id_of(r["Source"]) for r in requests(sheet)] == ["<msg-1@example.com>"]
         print(f"{imap.kind}: in the sheet {latency:.1f} s after delivery")
         assert latency < 10
     finally:
@@ -228,7 +229,7 @@ def test_killing_the_job_mid_cycle_loses_and_doubles_nothing(
         [sys.executable, "-m", "sheets_ops", "run", "--once"], env=env, capture_output=True
     )
     assert final.returncode == 0, final.stderr.decode()
-    seen = [r["Source"] for r in requests(sheet)]
+    seen = [message_id_of(r["Source"]) for r in requests(sheet)]
     assert sorted(seen) == sorted(f"<msg-{n}@example.com>" for n in range(sent))
     assert contents(imap, folder) == []
     assert len(contents(imap, f"{folder}-done")) == sent

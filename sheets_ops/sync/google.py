@@ -249,6 +249,10 @@ class GoogleTracker:
     def name(self) -> str:
         return f"Google Sheet {self.key}"
 
+    @property
+    def identity(self) -> str:
+        return f"google:{self.key}"
+
     # reading -----------------------------------------------------------------------------
 
     def read(self) -> Snapshot:

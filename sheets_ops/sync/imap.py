@@ -1,5 +1,11 @@
 """An IMAP mailbox (`MAILBOX=imap://host:port/FOLDER` or `imaps://host/FOLDER`), with imap-tools.
 
+`imaps://` is TLS from the first byte; `imap://` upgrades with STARTTLS, and when the server
+offers no STARTTLS the password is not sent at all (it would cross the network in clear) unless
+the URL says `?insecure=1`, for a test server on this machine. Every connection and command
+has a timeout. A dropped connection (a server restart, a network blip) is noticed at the next
+command: the mailbox reconnects once at once, and otherwise on the next cycle.
+
 Messages are fetched by UID with BODY.PEEK, so nothing is marked read; only after the tracker
 holds their rows are they flagged \\Seen and moved to the processed folder. A run killed in
 between leaves them in place, and the next cycle finds their Source in the sheet. UIDs are only
@@ -15,11 +21,12 @@ import contextlib
 import imaplib
 import re
 import ssl
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from imap_tools import MailBox, MailBoxUnencrypted
+from imap_tools import MailBox
 from imap_tools.errors import MailboxLoginError
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import encode_folder
@@ -28,6 +35,32 @@ from sheets_ops.sync.mailbox import MailboxError, MailItem
 
 _UID = re.compile(rb"\bUID (\d+)")
 _CHUNK = 50  # messages per FETCH: bounded memory on a full inbox
+RECONNECT_PAUSE = 10.0  # seconds between attempts while the server is down (run --idle)
+# What a dead or dying connection raises: the socket, imaplib, or TLS underneath it.
+_CONNECTION = (OSError, imaplib.IMAP4.error, ssl.SSLError, EOFError)
+
+
+class _StartTlsMailBox(BaseMailBox):
+    """imap:// as it should be: STARTTLS when the server offers it; without it, no login
+    unless the URL allows it explicitly."""
+
+    def __init__(self, host: str, port: int, timeout: float, insecure: bool) -> None:
+        self._host, self._port, self._timeout, self._insecure = host, port, timeout, insecure
+        super().__init__()
+
+    def _get_mailbox_client(self) -> imaplib.IMAP4:
+        client = imaplib.IMAP4(self._host, self._port, timeout=self._timeout)
+        if "STARTTLS" in client.capabilities:
+            client.starttls(ssl.create_default_context())  # also asks the capabilities anew
+        elif not self._insecure:
+            with contextlib.suppress(*_CONNECTION):
+                client.shutdown()
+            raise MailboxError(
+                f"MAILBOX: {self._host}:{self._port} offers no STARTTLS, so the password would "
+                "cross the network in clear; use imaps://, or add ?insecure=1 to MAILBOX for a "
+                "test server on this machine"
+            )
+        return client
 
 
 class ImapMailbox:
@@ -47,6 +80,7 @@ class ImapMailbox:
         self.folder = unquote(parts.path.lstrip("/")) or "INBOX"
         self.processed = query.get("processed", ["Processed"])[0]
         self.rejected = query.get("rejected", ["Rejected"])[0]
+        self.insecure = query.get("insecure", ["0"])[0].lower() in ("1", "yes", "true")
         self.user, self.password, self.timeout = user, password, timeout
         self._box: BaseMailBox | None = None
         self._validity: int | None = None
@@ -69,14 +103,14 @@ class ImapMailbox:
                     ssl_context=ssl.create_default_context(),
                 )
             else:
-                box = MailBoxUnencrypted(self.host, self.port, timeout=self.timeout)
+                box = _StartTlsMailBox(self.host, self.port, self.timeout, self.insecure)
             box.login(self.user, self.password, initial_folder=self.folder)
         except MailboxLoginError:
             raise MailboxError(
                 f"MAILBOX: {self.host} refused the login of {self.user!r}: "
                 "check MAILBOX_USER and MAILBOX_PASSWORD"
             ) from None
-        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as e:
+        except _CONNECTION as e:
             raise MailboxError(
                 f"MAILBOX: cannot use {self.name} ({type(e).__name__}: {e}); "
                 "check the host, port and folder"
@@ -91,24 +125,39 @@ class ImapMailbox:
         return box
 
     def close(self) -> None:
-        if self._box is not None:
-            with contextlib.suppress(OSError, imaplib.IMAP4.error):
-                self._box.logout()
-            self._box = None
+        box, self._box = self._box, None
+        if box is not None:
+            with contextlib.suppress(Exception):  # a dead connection answers nothing
+                box.logout()
+            with contextlib.suppress(Exception):
+                box.client.shutdown()
+
+    def _listing(self) -> tuple[BaseMailBox, list[str]]:
+        """The folder's UIDs; a connection that died since the last cycle is replaced once."""
+        for attempt in (1, 2):
+            fresh = self._box is None
+            box = self.box()
+            try:
+                status = box.folder.status(self.folder, ["UIDVALIDITY"])
+                self._validity = int(status["UIDVALIDITY"])
+                return box, list(box.uids("UNDELETED"))  # mail someone deleted is no request
+            except _CONNECTION as e:
+                self.close()
+                if fresh or attempt == 2:
+                    raise MailboxError(f"MAILBOX: cannot list {self.name} ({e})") from None
+        raise AssertionError("unreachable")
 
     # MailSource -------------------------------------------------------------------------
 
     def fetch(self) -> Iterator[MailItem]:
-        box = self.box()
-        try:
-            status = box.folder.status(self.folder, ["UIDVALIDITY"])
-            self._validity = int(status["UIDVALIDITY"])
-            uids = list(box.uids("UNDELETED"))  # mail someone deleted is not a request
-        except (OSError, imaplib.IMAP4.error) as e:
-            raise MailboxError(f"MAILBOX: cannot list {self.name} ({e})") from None
+        box, uids = self._listing()
         for start in range(0, len(uids), _CHUNK):
             chunk = ",".join(uids[start : start + _CHUNK])
-            typ, data = box.client.uid("FETCH", chunk, "(UID INTERNALDATE BODY.PEEK[])")
+            try:
+                typ, data = box.client.uid("FETCH", chunk, "(UID INTERNALDATE BODY.PEEK[])")
+            except _CONNECTION as e:
+                self.close()
+                raise MailboxError(f"MAILBOX: {self.name} dropped the connection ({e})") from None
             if typ != "OK":
                 raise MailboxError(f"MAILBOX: {self.host} would not hand out messages ({data!r})")
             for entry in data:
@@ -142,16 +191,24 @@ class ImapMailbox:
     def acknowledge(self, items: Sequence[MailItem]) -> None:
         if not items:
             return
-        uids = self._uids(items)
-        if not uids:
-            return
-        self._store(uids, "+FLAGS", "(\\Seen)")
-        self._move(uids, self.processed)
+        try:
+            uids = self._uids(items)
+            if not uids:
+                return
+            self._store(uids, "+FLAGS", "(\\Seen)")
+            self._move(uids, self.processed)
+        except _CONNECTION as e:
+            self.close()
+            raise MailboxError(f"MAILBOX: {self.name} dropped the connection ({e})") from None
 
     def reject(self, item: MailItem, reason: str) -> None:
-        uids = self._uids([item])
-        if uids:
-            self._move(uids, self.rejected)
+        try:
+            uids = self._uids([item])
+            if uids:
+                self._move(uids, self.rejected)
+        except _CONNECTION as e:
+            self.close()
+            raise MailboxError(f"MAILBOX: {self.name} dropped the connection ({e})") from None
 
     def _store(self, uids: list[str], what: str, flags: str) -> None:
         # Not imap-tools' flag(): it EXPUNGEs after every STORE, which would also remove
@@ -181,6 +238,7 @@ class ImapMailbox:
         True when there may be new mail."""
         try:
             return bool(self.box().idle.wait(timeout=timeout))
-        except (TimeoutError, OSError, imaplib.IMAP4.error):
-            self.close()  # a dropped connection: the next fetch reconnects
+        except (MailboxError, *_CONNECTION):
+            self.close()  # a dropped connection: the next fetch reconnects...
+            time.sleep(min(timeout, RECONNECT_PAUSE))  # ...after a pause, not in a tight loop
             return True
