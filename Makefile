@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench campaign clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest
 
+# The kill and race campaigns at full length (CI runs them with 3 rounds, inside `make test`).
+campaign: $(STAMP)
+	SHEETS_OPS_CAMPAIGN_ROUNDS=10 $(BIN)/pytest -m campaign -s
+
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.cycle_xlsx
 	$(BIN)/python -m benchmarks.google_calls
@@ -30,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.rules_speed
 	$(BIN)/python -m benchmarks.renewals_import
 	$(BIN)/python -m benchmarks.metrics_speed
+	$(BIN)/python -m benchmarks.hostile_intake
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

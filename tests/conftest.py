@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 from collections.abc import Callable, Iterator
@@ -150,7 +151,8 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def connect(self: socket.socket, address: Any) -> None:
         host = address[0] if isinstance(address, tuple) else address
-        if self.family != socket.AF_UNIX and host not in ("127.0.0.1", "::1", "localhost"):
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        if self.family != socket.AF_UNIX and not loopback:
             raise AssertionError(f"a test tried to reach {address} over the network")
         real_connect(self, address)
 

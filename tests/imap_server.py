@@ -3,8 +3,10 @@ foreground on 127.0.0.1) when it is installed, and pymap (pure Python) always.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -27,13 +29,37 @@ class ImapServer:
     port: int
     process: subprocess.Popen[bytes]
     log: Path
+    command: tuple[str, ...] = ()
+    address: str = "127.0.0.1"
+
+    def stop(self) -> None:
+        """Stop the server and every connection it holds, as a restart of the service does
+        (Dovecot's imap processes outlive a master that is only sent SIGTERM)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        time.sleep(0.2)  # the children go with their group
+
+    def start(self) -> None:
+        """Start the same server again, on the same port, with the same mail."""
+        self.process = subprocess.Popen(
+            list(self.command),
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.log.with_name("stderr.log"), "ab"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        wait_for_port(self.port, self.process, self.log.with_name("stderr.log"), self.address)
 
     def url(self, folder: str, **query: str) -> str:
         """The MAILBOX URL of a folder. These servers speak plain IMAP on this machine, so
         the URL allows a login without STARTTLS, as a test server's must say."""
         query = {"insecure": "1", **query}
         suffix = f"?{urlencode(query)}"
-        return f"imap://127.0.0.1:{self.port}/{folder}{suffix}"
+        return f"imap://{self.address}:{self.port}/{folder}{suffix}"
 
     def admin(self) -> MailBoxUnencrypted:
         """A separate client, as the agency's mail program would be."""
@@ -54,17 +80,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], log: Path, address: str = "127.0.0.1"
+) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the IMAP server exited: {log.read_text()[-2000:]}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            with socket.create_connection((address, port), timeout=0.5) as s:
                 if s.recv(64).startswith(b"* OK"):
                     return
         except OSError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"the IMAP server did not start: {log.read_text()[-2000:]}")
 
 
@@ -78,9 +107,9 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
-listen = 127.0.0.1
+listen = {address}
 ssl = no
-disable_plaintext_auth = no
+{tls}
 auth_mechanisms = plain login
 mail_location = maildir:{root}/mail/%u
 first_valid_uid = 1
@@ -99,7 +128,7 @@ userdb {{
 }}
 service imap-login {{
   inet_listener imap {{
-    address = 127.0.0.1
+    address = {address}
     port = {port}
   }}
   inet_listener imaps {{
@@ -113,7 +142,17 @@ namespace inbox {{
 """
 
 
-def start_dovecot(_scratch: Path) -> ImapServer:
+PLAIN = "ssl = no\ndisable_plaintext_auth = no"
+# STARTTLS offered, and no login before it: the server says LOGINDISABLED until then.
+TLS = "ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\ndisable_plaintext_auth = yes"
+
+
+def start_dovecot(
+    _scratch: Path, tls: tuple[Path, Path] | None = None, address: str = "127.0.0.1"
+) -> ImapServer:
+    """Dovecot on `address`. Dovecot counts a client on its own address as secure and lets
+    it log in in clear; on 127.0.0.2 a client connects from 127.0.0.1, so Dovecot treats it as
+    a client from elsewhere: with `tls`, it says LOGINDISABLED until STARTTLS."""
     # Dovecot's own users (dovecot, dovenull, mail) must reach these files: pytest's folders
     # are private to root, so this one lives in a folder of its own.
     root = Path(tempfile.mkdtemp(prefix="sheets-ops-dovecot-"))
@@ -126,42 +165,51 @@ def start_dovecot(_scratch: Path) -> ImapServer:
     (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     (root / "users").chmod(0o644)
     conf = root / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(root=root, port=port))
+    security = PLAIN
+    if tls is not None:
+        for path in tls:
+            shutil.copy(path, root / path.name)
+        security = TLS.format(cert=root / tls[0].name, key=root / tls[1].name)
+    conf.write_text(DOVECOT_CONF.format(root=root, port=port, tls=security, address=address))
     log = root / "dovecot.log"
+    command = (str(dovecot_binary()), "-F", "-c", str(conf))
     process = subprocess.Popen(
-        [str(dovecot_binary()), "-F", "-c", str(conf)],
+        list(command),
         stdout=subprocess.DEVNULL,
         stderr=open(root / "stderr.log", "wb"),  # noqa: SIM115
+        start_new_session=True,
     )
-    wait_for_port(port, process, root / "stderr.log")
-    return ImapServer("dovecot", port, process, log)
+    wait_for_port(port, process, root / "stderr.log", address)
+    return ImapServer("dovecot", port, process, log, command, address)
 
 
 def start_pymap(root: Path) -> ImapServer:
     port = free_port()
     log = root / "pymap.log"
     pymap = Path(sys.executable).with_name("pymap")
+    command = (
+        str(pymap),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-tls",
+        "--no-service",
+        "admin",
+        "dict",
+        "--demo-user",
+        USER,
+        "--demo-password",
+        PASSWORD,
+    )
     process = subprocess.Popen(
-        [
-            str(pymap),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-tls",
-            "--no-service",
-            "admin",
-            "dict",
-            "--demo-user",
-            USER,
-            "--demo-password",
-            PASSWORD,
-        ],
+        list(command),
         stdout=subprocess.DEVNULL,
         stderr=open(log, "wb"),  # noqa: SIM115
+        start_new_session=True,
     )
     wait_for_port(port, process, log)
-    return ImapServer("pymap", port, process, log)
+    return ImapServer("pymap", port, process, log, command)
 
 
 def servers() -> list[str]:
@@ -173,10 +221,11 @@ def running(kind: str, root: Path) -> Iterator[ImapServer]:
     try:
         yield server
     finally:
-        server.process.terminate()
-        try:
-            server.process.wait(10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-        if kind == "dovecot":
-            shutil.rmtree(server.log.parent, ignore_errors=True)
+        stopped(server)
+
+
+def stopped(server: ImapServer) -> None:
+    if server.process.poll() is None:
+        server.stop()
+    if server.kind == "dovecot":
+        shutil.rmtree(server.log.parent, ignore_errors=True)

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +23,18 @@ from sheets_ops.sync.mailbox import MailboxError
 from sheets_ops.sync.tracker import check_tab
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import NOW, make_eml
-from tests.imap_server import PASSWORD, USER, ImapServer, running, servers
+from tests.imap_server import (
+    PASSWORD,
+    USER,
+    ImapServer,
+    dovecot_binary,
+    running,
+    servers,
+    start_dovecot,
+    stopped,
+)
 from tests.people import requests
+from tests.smtp_server import self_signed
 
 
 @pytest.fixture(scope="module", params=servers())
@@ -252,3 +262,142 @@ def test_run_once_on_imap_from_the_command_line(
     monkeypatch.setenv("MAILBOX_PASSWORD", "nope")
     assert main(["run", "--once"]) == 1
     assert "refused the login" in capsys.readouterr().err
+
+
+# the connection: STARTTLS, no password in clear, reconnecting ---------------------------
+
+needs_dovecot = pytest.mark.skipif(not dovecot_binary(), reason="Dovecot is not installed")
+
+
+@pytest.fixture
+def tls_dovecot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImapServer]:
+    """Dovecot offering STARTTLS with a certificate the client trusts, and LOGINDISABLED
+    before it, as a mail host on the internet is set up."""
+    cert, key = self_signed(tmp_path / "tls")
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    server = start_dovecot(tmp_path, tls=(cert, key), address="127.0.0.2")
+    try:
+        yield server
+    finally:
+        stopped(server)
+
+
+@needs_dovecot
+def test_imap_uses_starttls_when_the_server_offers_it(
+    tls_dovecot: ImapServer, sheet: XlsxTracker
+) -> None:
+    import imaplib
+    import ssl
+
+    with imaplib.IMAP4(tls_dovecot.address, tls_dovecot.port) as admin:
+        assert {"LOGINDISABLED", "STARTTLS"} <= set(admin.capabilities)
+        admin.starttls()
+        admin.login(USER, PASSWORD)
+        admin.append("INBOX", None, None, make_eml(1))
+    url = f"imap://{tls_dovecot.address}:{tls_dovecot.port}/INBOX"  # TLS or nothing
+    box = ImapMailbox(url, USER, PASSWORD)
+    try:
+        assert run_cycle(sheet, box, NOW).new == 1
+        assert isinstance(box.box().client.sock, ssl.SSLSocket)
+    finally:
+        box.close()
+
+
+@pytest.mark.parametrize("kind", servers())
+def test_imap_without_starttls_sends_no_password_unless_the_url_allows_it(
+    kind: str, tmp_path: Path
+) -> None:
+    for server in running(kind, tmp_path):
+        plain = f"imap://127.0.0.1:{server.port}/INBOX"
+        with pytest.raises(MailboxError) as e:
+            list(ImapMailbox(plain, USER, PASSWORD).fetch())
+        assert "offers no STARTTLS" in str(e.value) and "?insecure=1" in str(e.value)
+        allowed = ImapMailbox(plain + "?insecure=1", USER, PASSWORD)
+        assert list(allowed.fetch()) == []
+        allowed.close()
+
+
+@needs_dovecot
+def test_a_mailbox_whose_server_restarted_reconnects_on_the_next_fetch(
+    tmp_path: Path, sheet: XlsxTracker
+) -> None:
+    server = start_dovecot(tmp_path)  # Dovecot keeps its mail on disk across a restart
+    try:
+        box = ImapMailbox(server.url("INBOX"), USER, PASSWORD)
+        deliver(server, "INBOX", make_eml(1))
+        assert run_cycle(sheet, box, NOW).new == 1
+        server.stop()
+        down = run_cycle(sheet, box, NOW)  # the rest of the cycle still runs
+        assert down.mailbox_error.startswith("MAILBOX:") and down.new == 0
+        server.start()
+        deliver(server, "INBOX", make_eml(2))
+        assert run_cycle(sheet, box, NOW).new == 1  # the same object, a new connection
+        box.close()
+    finally:
+        stopped(server)
+
+
+def test_a_dropped_connection_is_replaced_at_once_without_losing_the_cycle(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    import socket
+
+    deliver(imap, folder, make_eml(1))
+    assert run_cycle(sheet, mailbox, NOW).new == 1
+    mailbox.box().client.sock.shutdown(socket.SHUT_RDWR)  # the network drops it
+    deliver(imap, folder, make_eml(2))
+    result = run_cycle(sheet, mailbox, NOW)
+    assert (result.new, result.mailbox_error) == (1, "")
+    assert len(requests(sheet)) == 2
+
+
+def health(tracker: XlsxTracker) -> dict[str, object]:
+    tab = tracker.read().tab("Health")
+    assert tab is not None
+    return {str(rec.get("key")): rec.get("value") for _row, rec in tab.records()}
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except Exception:
+            pass  # the workbook is being replaced: look again
+        time.sleep(0.2)
+    return False
+
+
+@needs_dovecot
+def test_the_scheduled_job_rides_out_a_dovecot_restart(tmp_path: Path, sheet: XlsxTracker) -> None:
+    from tests.people import set_setting
+
+    set_setting(sheet, "Cycle Minutes", "0.05")  # every three seconds
+    server = start_dovecot(tmp_path)
+    env = env_for(tmp_path, server, "INBOX")
+    env["MAILBOX"] = server.url("INBOX")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sheets_ops", "run"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deliver(server, "INBOX", make_eml(1))
+        assert wait_until(lambda: len(requests(sheet)) == 1)
+        assert wait_until(lambda: health(sheet).get("Mailbox") == "ok")
+        server.stop()
+        assert wait_until(lambda: str(health(sheet).get("Mailbox")).startswith("down since"))
+        assert process.poll() is None  # the job goes on
+        server.start()
+        deliver(server, "INBOX", make_eml(2))
+        assert wait_until(lambda: len(requests(sheet)) == 2)
+        assert wait_until(lambda: health(sheet).get("Mailbox") == "ok")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=60)
+        stopped(server)
+    assert process.returncode == 0, err.decode()
+    sources = sorted(message_id_of(r["Source"]) for r in requests(sheet))
+    assert sources == ["<msg-1@example.com>", "<msg-2@example.com>"]

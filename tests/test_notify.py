@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -23,37 +21,15 @@ from sheets_ops.sync.tracker import Batch, NewRow
 from sheets_ops.sync.transport import SmtpTransport, TransportError
 from tests.imap_server import free_port
 from tests.people import log_rows, set_setting
+from tests.smtp_server import Recorder, smtp_server
 
 MONDAY = date(2026, 11, 30)
 
 
-class Recorder:
-    """An SMTP server's delivery end: keeps what it accepts, or answers what it is told to."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.replies: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.replies:
-            return self.replies.pop(0)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        self.messages.append(message)
-        return "250 OK"
-
-    def keys(self) -> list[str]:
-        return sorted(str(m["X-Sheets-Ops-Key"]) for m in self.messages)
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Recorder, int]]:
-    recorder = Recorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield recorder, port
-    controller.stop()
+    with smtp_server() as (recorder, port):
+        yield recorder, port
 
 
 @pytest.fixture

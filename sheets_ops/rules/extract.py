@@ -360,8 +360,11 @@ def as_written_in_accounts(policy: str, directory: Directory) -> str:
 
 # --- certificate holder ------------------------------------------------------------------------
 
+# Bounded: a name is a few words, and an unbounded repeat here would make a pattern that may
+# start at any word cost the square of the text's length (seconds on a 20,000-character body).
 _NAME = (
-    r"(?-i:(?P<name>[A-Z0-9][\w&.'\u2019-]*(?:[ \t]+(?:of|the|and|&|at|[A-Z0-9][\w&.'\u2019-]*))*))"
+    r"(?-i:(?P<name>[A-Z0-9][\w&.'\u2019-]{0,40}"
+    r"(?:[ \t]{1,4}(?:of|the|and|&|at|[A-Z0-9][\w&.'\u2019-]{0,40})){0,8}))"
 )
 _ADDRESS = re.compile(
     r",?[ \t]*(\d+[^,\n]{2,40},[ \t]*[A-Za-z .]{2,30},?[ \t]+[A-Z]{2}[ \t]+\d{5})"

@@ -67,6 +67,7 @@ class Parsed:
 
 def plain_line(text: str, limit: int = SUMMARY_CHARS) -> str:
     """One line of plain text: no control or format characters, whitespace folded, capped."""
+    text = text[: limit * 4 + 64]  # what is past this cannot reach the line: not read at all
     cleaned = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
         for ch in text
