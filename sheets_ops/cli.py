@@ -18,6 +18,7 @@ from pathlib import Path
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
+from sheets_ops.jobs import Jobs
 from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.reports.emails import render
 from sheets_ops.rules.review import Escalation
@@ -318,26 +319,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     tracker = open_tracker(cfg, say=_stderr)
     mailbox = open_mailbox(cfg)
 
+    jobs = Jobs(cfg, tracker, mailbox, open_outbox(cfg), StateDir(cfg.state_dir), say=_stderr)
+
     def one_cycle(now: datetime) -> bool:
-        """One cycle; False when the mailbox could not be read (the rest was done)."""
+        """One cycle, as the scheduled job runs it (Health tab, ping, the day's backup);
+        False when the mailbox could not be read (the rest was done)."""
         with _writing(tracker, "run --once" if args.once else "run --idle", cfg.lock_wait):
-            outbox = open_outbox(cfg)
-            try:
-                result = run_cycle(
-                    tracker,
-                    mailbox,
-                    now,
-                    outbox=outbox,
-                    state=StateDir(cfg.state_dir),
-                    mail_from=cfg.mail_from or DEFAULT_SENDER,
-                    dry_run=args.dry_run,
-                    progress=_stderr,
-                )
-            finally:
-                outbox.close()
+            if args.dry_run:
+                result = run_cycle(tracker, mailbox, now, dry_run=True, progress=_stderr)
+            else:
+                result = jobs.once(now)
         if args.dry_run:
             _print_dry_run(result)
-        for line in result.report.skipped:
+        for line in [*result.review.problems, *result.report.skipped]:
             _stderr(f"note: {line}")
         for e in result.review.escalations:
             print(f"  {_escalation_line(e)}")
@@ -352,6 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run_idle(one_cycle, mailbox.wait)
     finally:
         mailbox.close()
+        jobs.outbox.close()
 
 
 def _run_idle(one_cycle: Callable[[datetime], bool], wait: Callable[[float], bool]) -> int:

@@ -14,18 +14,21 @@ Killed between 5 and 6, the messages are fetched again and their Source is found
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from datetime import time as dt_time
+from zoneinfo import ZoneInfo
 
 from sheets_ops.model import DASHBOARD, HEALTH, LOG, RENEWALS, REQUESTS, CellValue, is_blank
 from sheets_ops.reports import dashboard
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.archive import plan_archive
-from sheets_ops.rules.intake import IntakePlan, plan_intake
+from sheets_ops.rules.intake import IntakePlan, local, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
-from sheets_ops.rules.review import HUMAN_COLUMNS, Review, cell_text, review, team_from
+from sheets_ops.rules.review import HUMAN_COLUMNS, Review, review, team_from
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
 from sheets_ops.sync.outbox import Delivery, Outbox, Outcome, Proof, Settled
@@ -33,14 +36,18 @@ from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import (
     ADDED,
     PRESENT,
+    Batch,
     CellWrite,
     NewRow,
     Snapshot,
     Tab,
     Tracker,
     WriteReport,
+    as_moment,
+    cell_text,
     check_tab,
     header_problems,
+    normalize_header,
 )
 
 DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
@@ -58,6 +65,9 @@ class CycleResult:
     dry_run: bool = False
     settled: Settled = field(default_factory=Settled)
     mailbox_error: str = ""  # why no mail was read this cycle, or ""
+    zone: ZoneInfo | None = None  # the agency's (Settings)
+    wall: datetime | None = None  # the cycle's moment on the agency's wall clock
+    backup_at: dt_time | None = None  # Settings, Backup Time
 
     @property
     def new(self) -> int:
@@ -109,17 +119,27 @@ class CycleResult:
         return line
 
 
-def _seen_after(looked: Review, plan: IntakePlan, report: WriteReport) -> dict[str, dict[str, str]]:
+def _seen_after(
+    looked: Review,
+    plan: IntakePlan,
+    report: WriteReport,
+    typed: list[tuple[int, dict[str, CellValue], dict[str, CellValue]]],
+) -> dict[str, dict[str, str]]:
     """People's cells as this cycle leaves them: what was read, plus the human* cells the job
-    filled itself (an Owner it routed is not a person's edit next time)."""
+    filled itself (an Owner it routed, the fills of a row it adopted, a new request's cells
+    are not a person's edit next time)."""
     seen = {rid: dict(cells) for rid, cells in looked.seen.items()}
     for n, write in enumerate(plan.batch.cells):
         if n in report.cells_done and write.key and write.column in HUMAN_COLUMNS:
             seen.setdefault(write.key, {})[write.column] = cell_text(write.value)
     for i in plan.request_rows:
-        if report.row_outcomes[i] == ADDED:
+        if report.row_outcomes[i] in (ADDED, PRESENT):
             cells = plan.batch.rows[i].cells
             seen[str(cells["ID"])] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
+    for _row, cells, _before in typed:
+        rid = cell_text(cells.get("ID"))
+        if plan.adopted.get(rid) in report.cells_done:
+            seen[rid] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
     return seen
 
 
@@ -175,10 +195,44 @@ def logged_in(snapshot: Snapshot) -> Callable[[Proof], bool]:
     return found
 
 
+def _recorded(
+    batch: Batch, report: WriteReport, before: Callable[[Proof], bool]
+) -> Callable[[Proof], bool]:
+    """Whether a Log line (What, Request, Old) is in the tracker now: there before this
+    cycle, or written (or found there) by this cycle's write."""
+    lines: set[tuple[str, str, str]] = set()
+    for i, r in enumerate(batch.rows):
+        if normalize_header(r.tab) == normalize_header(LOG.name) and report.row_outcomes[i] in (
+            ADDED,
+            PRESENT,
+        ):
+            cells = r.cells
+            lines.add((cell_text(cells.get("What")), "", cell_text(cells.get("Old"))))
+            lines.add(
+                (
+                    cell_text(cells.get("What")),
+                    cell_text(cells.get("Request")),
+                    cell_text(cells.get("Old")),
+                )
+            )
+
+    def found(proof: Proof) -> bool:
+        what, request, old = (p.strip() for p in proof)
+        return (what, request, old) in lines or before(proof)
+
+    return found
+
+
+def _outcome_what(outcome: Outcome) -> str:
+    return EMAIL_SENT if outcome.status == "sent" else EMAIL_FAILED
+
+
 HEALTH_EVERY = timedelta(minutes=15)  # how stale "Last good cycle" may get when nothing changes
 
 
-def _health(snapshot: Snapshot, values: Mapping[str, CellValue], plan: IntakePlan) -> None:
+def _health(
+    snapshot: Snapshot, values: Mapping[str, CellValue], batch: Batch, always: bool = False
+) -> None:
     """The Health tab, in the same write as everything else: it says the cycle went well only
     if it did. When nothing else changes it is refreshed every quarter of an hour, so a quiet
     desk does not cost a write every cycle."""
@@ -186,25 +240,51 @@ def _health(snapshot: Snapshot, values: Mapping[str, CellValue], plan: IntakePla
     if tab is None or header_problems(tab, HEALTH):
         return
     rows = {cell_text(rec.get("key")): (row, rec.get("value")) for row, rec in tab.records()}
-    last = rows.get("Last good cycle", (0, None))[1]
+
+    def held(key: str, like: CellValue) -> str:
+        """The Health value as text, a moment read back as one (Google answers a number)."""
+        value = rows.get(key, (0, None))[1]
+        return cell_text(as_moment(value) if isinstance(like, datetime) else value)
+
+    last = as_moment(rows.get("Last good cycle", (0, None))[1])
     now = values.get("Last good cycle")
     stale = (
-        not isinstance(last, datetime)
+        last is None
         or not isinstance(now, datetime)
-        or (now - last >= HEALTH_EVERY)
+        or (now.replace(tzinfo=None) - last >= HEALTH_EVERY)
     )
     changed = any(
-        cell_text(rows.get(k, (0, None))[1]) != cell_text(v)
+        held(k, v) != cell_text(v)
         for k, v in values.items()
         if k not in ("Last good cycle", "Cycles since start")
     )
-    if not (plan.batch or stale or changed):
+    if not (always or batch or stale or changed):
         return
     for key, value in values.items():
         if key in rows:
-            plan.batch.cells.append(CellWrite(HEALTH.name, key, rows[key][0], "Value", value))
+            batch.cells.append(CellWrite(HEALTH.name, key, rows[key][0], "Value", value))
         else:
-            plan.batch.rows.append(NewRow(HEALTH.name, {"Key": key, "Value": value}))
+            batch.rows.append(NewRow(HEALTH.name, {"Key": key, "Value": value}, dedupe="Key"))
+
+
+AGING_REFRESHED = "Aging refreshed"  # a Health key: when Age (h) and Idle (h) were last written
+
+
+def _aging_due(snapshot: Snapshot, minutes_text: str, wall: datetime) -> bool:
+    """Whether this cycle rewrites every open row's Age (h) and Idle (h): when the Health tab
+    says they were last written Aging Refresh Minutes ago or more, or does not say."""
+    try:
+        every = timedelta(minutes=max(0.0, float(minutes_text or 15)))
+    except ValueError:
+        every = timedelta(minutes=15)
+    tab = snapshot.tab(HEALTH.name)
+    if tab is None or header_problems(tab, HEALTH):
+        return True
+    for _row, rec in tab.records():
+        if cell_text(rec.get("key")) == AGING_REFRESHED:
+            last = as_moment(rec.get("value"))
+            return last is None or not timedelta(0) <= wall - last < every
+    return True
 
 
 def _mailbox_health(snapshot: Snapshot, error: str, wall: datetime) -> str:
@@ -257,6 +337,46 @@ def _fetch(mailbox: MailSource, say: Callable[[str], None]) -> tuple[list[MailIt
     return items, ""
 
 
+def _keyed(batch: Batch) -> Batch:
+    """The batch with a key on each Log line (this cycle, the line): a write retried after an
+    ambiguous failure finds the lines that landed and appends each once."""
+    cycle = uuid.uuid4().hex[:10]
+    rows = [
+        replace(r, cells={**r.cells, "Key": f"{cycle}-{i}"}, dedupe="Key")
+        if normalize_header(r.tab) == normalize_header(LOG.name) and r.dedupe is None
+        else r
+        for i, r in enumerate(batch.rows)
+    ]
+    return Batch(batch.cells, rows, batch.grids, batch.moves)
+
+
+def _job_writes(
+    plan: IntakePlan, typed: list[tuple[int, dict[str, CellValue], dict[str, CellValue]]]
+) -> dict[str, dict[str, str]]:
+    """People's cells as this cycle's write will leave them, should it land: if the process
+    dies before it can say so, the next cycle still knows these values for the job's own."""
+    wrote: dict[str, dict[str, str]] = {}
+    for write in plan.batch.cells:
+        if write.key and write.column in HUMAN_COLUMNS:
+            wrote.setdefault(write.key, {})[write.column] = cell_text(write.value)
+    for _row, cells, _before in typed:
+        rid = cell_text(cells.get("ID"))
+        wrote[rid] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
+    for i in plan.request_rows:
+        cells = plan.batch.rows[i].cells
+        wrote[str(cells["ID"])] = {c: cell_text(cells.get(c)) for c in HUMAN_COLUMNS}
+    return wrote
+
+
+def _clock_time(text: str) -> dt_time | None:
+    """A time of day written like 02:00, or None."""
+    try:
+        hours, minutes = (int(p) for p in text.strip().split(":")[:2])
+        return dt_time(hours, minutes)
+    except ValueError:
+        return None
+
+
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
 
@@ -288,6 +408,8 @@ def run_cycle(
     plan = plan_intake(snapshot, requests, items, settings, now, directory)
     wall = now.astimezone(settings.zone).replace(tzinfo=None)
     seen_before = state.load_seen() if state is not None else None
+    job_wrote = state.load_written() if state is not None else {}
+    refresh = _aging_due(snapshot, settings.get("Aging Refresh Minutes"), wall)
     created_cells = [plan.batch.rows[i].cells for i in plan.request_rows]
     typed = _typed_in(plan, requests)  # rows people typed, as they will be once adopted
     looked = review(
@@ -299,7 +421,11 @@ def run_cycle(
         wall,
         seen_before,
         created_cells + [cells for _row, cells, _before in typed],
+        job_wrote,
+        refresh_aging=refresh,
     )
+    if refresh:
+        _health(snapshot, {AGING_REFRESHED: wall}, looked.batch, always=True)
     for row, cells, before in typed:  # what the review added goes in with the adoption
         for column, value in cells.items():
             if column not in before:
@@ -328,6 +454,8 @@ def run_cycle(
     plan.batch.moves.extend(moves)
     plan.batch.rows.extend(record)
     result = CycleResult(plan, review=looked, dry_run=dry_run, mailbox_error=mailbox_error)
+    result.zone, result.wall = settings.zone, wall
+    result.backup_at = _clock_time(settings.get("Backup Time"))
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
@@ -345,13 +473,20 @@ def run_cycle(
         for email in outgoing:  # kept locally first, sent only once the sheet records it
             outbox.record(email.key, email.kind, email.message, now, email.proof)
     if health:
-        values = {**health, "Mailbox": _mailbox_health(snapshot, mailbox_error, wall)}
-        _health(snapshot, values, plan)
+        values = {
+            key: local(v, settings.zone) if isinstance(v, datetime) and v.tzinfo else v
+            for key, v in health.items()
+        }
+        values["Mailbox"] = _mailbox_health(snapshot, mailbox_error, wall)
+        _health(snapshot, values, plan.batch)
     if dashboard.due(snapshot, wall):
         plan.batch.grids[DASHBOARD] = dashboard.grid(snapshot, settings.calendar, wall)
     if len(plan.created) >= 250:
         say(f"saving {len(plan.created)} new requests to {tracker.name}")
-    result.report = tracker.write(plan.batch)
+    keyed = _keyed(plan.batch)
+    if state is not None:  # what the job is about to write into people's columns
+        state.save_written(_job_writes(plan, typed))
+    result.report = tracker.write(keyed)
     # The tracker holds them now (added, or found there by Source): safe to set aside.
     done: list[MailItem] = [*plan.known, *plan.handled]
     for i, held in plan.rows_for.items():
@@ -366,16 +501,13 @@ def run_cycle(
         result.mailbox_error = str(e)
         mailbox.close()
     if state is not None:
-        state.save_seen(_seen_after(looked, plan, result.report))
+        state.save_seen(_seen_after(looked, plan, result.report, typed))
     if outbox is not None:
         # The tracker now records them: confirm, then deliver. An email whose request row
         # was not written (another writer took its place) stays unconfirmed.
-        outbox.confirm(
-            e.key
-            for e in outgoing
-            if e.after is None or result.report.row_outcomes[e.after] in (ADDED, PRESENT)
-        )
-        outbox.logged(o.key for o in outcomes)
+        recorded = _recorded(keyed, result.report, logged_in(snapshot))
+        outbox.confirm(e.key for e in outgoing if recorded(e.proof))
+        outbox.logged(o.key for o in outcomes if recorded((_outcome_what(o), "", o.key)))
         result.delivery = outbox.deliver(now)
         result.emails = len(result.delivery.sent)
     result.seconds = time.monotonic() - started

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import signal
 import time
@@ -24,13 +25,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import schedule
 
 from sheets_ops import __version__, config
 from sheets_ops.config import Config, ConfigError
-from sheets_ops.cycle import DEFAULT_SENDER, run_cycle
+from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import CellValue
 from sheets_ops.rules.settings import Settings, read_settings
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
@@ -83,8 +85,10 @@ class Jobs:
     last_error: str = ""
     last_error_at: datetime | None = None
     ran: dict[str, int] = field(default_factory=dict)  # job name -> times it ran well
+    zone: ZoneInfo | None = None  # the agency's, as the last cycle read it
+    say: Callable[[str], None] | None = None  # progress lines of long cycles
 
-    def guarded(self, name: str, job: Callable[[], None]) -> Callable[[], None]:
+    def guarded(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
             try:
                 with tracker_lock(self.tracker.identity, name, wait=self.cfg.lock_wait):
@@ -99,35 +103,40 @@ class Jobs:
         run.__name__ = name
         return run
 
-    def health(self, zone: ZoneInfo) -> dict[str, CellValue]:
-        def local(moment: datetime | None) -> CellValue:
-            if moment is None:
-                return None
-            return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+    def health(self, now: datetime | None = None) -> dict[str, CellValue]:
+        """What the Health tab says about the job at `now` (default: the clock). Aware moments
+        are written in the agency's time by the cycle; a naive `now` is agency time already."""
+
+        def second(moment: datetime | None) -> CellValue:
+            return None if moment is None else moment.replace(microsecond=0)
 
         return {
-            "Last good cycle": local(self.clock()),
+            "Last good cycle": second(now or self.clock()),
             "Last error": self.last_error or "none",
-            "Last error at": local(self.last_error_at),
+            "Last error at": second(self.last_error_at),
             "Cycles since start": self.cycles + 1,
             "Errors since start": self.errors,
-            "Running since": local(self.started),
+            "Running since": second(self.started),
             "Version": __version__,
         }
 
-    def capture(self) -> None:
-        settings = self.settings()
+    def capture(self, now: datetime | None = None) -> CycleResult:
+        """One cycle, with the Health tab and, when it read the mail, the healthcheck ping."""
         result = run_cycle(
             self.tracker,
             self.mailbox,
-            self.clock(),
+            now or self.clock(),
             outbox=self.outbox,
             state=self.state,
             mail_from=self.cfg.mail_from or DEFAULT_SENDER,
-            health=self.health(settings.zone),
+            health=self.health(now),
+            progress=self.say,
         )
         self.cycles += 1
+        self.zone = result.zone or self.zone
         log.info("cycle: %s", result.summary())
+        for line in result.review.problems:
+            log.warning("%s", line)
         for e in result.review.escalations:
             log.info(
                 "escalation: %s L%s to %s: %s", e.request_id, e.level, ", ".join(e.to), e.reason
@@ -139,6 +148,16 @@ class Jobs:
             log.error("mailbox: %s", result.mailbox_error)
         elif self.cfg.healthcheck_url:
             self.ping()  # only a cycle that read the mail is a good one
+        return result
+
+    def once(self, now: datetime | None = None) -> CycleResult:
+        """What `run --once` does from cron: the cycle the loop would run, and the day's
+        backup when the Backup Time has passed and today's copy is not there yet."""
+        result = self.capture(now)
+        wall, at = result.wall, result.backup_at
+        if wall is not None and at is not None and wall.time() >= at:
+            self.backup_if_missing(wall)
+        return result
 
     def digests(self) -> None:
         """The cycle sends the digests due at this time; run it now rather than wait."""
@@ -149,16 +168,27 @@ class Jobs:
         if self.business_day():
             self.capture()
 
-    def backup(self) -> None:
+    def backup_path(self, day: datetime) -> Path:
+        stem = self.tracker.path.stem if isinstance(self.tracker, XlsxTracker) else "tracker"
+        return self.state.folder / "backups" / f"{stem}-{day:%Y%m%d}.xlsx"
+
+    def backup_if_missing(self, wall: datetime) -> None:
+        if not self.backup_path(wall).exists():
+            self.backup(wall)
+
+    def backup(self, wall: datetime | None = None) -> None:
+        """A dated copy of the workbook in STATE_DIR/backups; BACKUPS_KEPT are kept."""
         if not isinstance(self.tracker, XlsxTracker):
             log.info("backup: Google Sheets keeps its own version history; nothing to copy")
             return
-        folder = self.state.folder / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp = self.clock().astimezone(self.settings().zone).strftime("%Y%m%d")
-        target = folder / f"{self.tracker.path.stem}-{stamp}.xlsx"
-        shutil.copy2(self.tracker.path, target)
-        for old in sorted(folder.glob(f"{self.tracker.path.stem}-*.xlsx"))[:-BACKUPS_KEPT]:
+        if wall is None:
+            wall = self.clock().astimezone(self.zone or self.settings().zone)
+        target = self.backup_path(wall)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copy2(self.tracker.path, tmp)
+        os.replace(tmp, target)
+        for old in sorted(target.parent.glob(f"{self.tracker.path.stem}-*.xlsx"))[:-BACKUPS_KEPT]:
             old.unlink()
         log.info("backup: %s", target)
 

@@ -346,6 +346,10 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "Escalation Recipients": ("", "extra Names or addresses for level 2 and 3"),
     "Carrier Follow-up Days": ("3", "business days before chasing a carrier"),
+    "Aging Refresh Minutes": (
+        "15",
+        "how often Age (h) and Idle (h) are rewritten on rows where nothing else changed",
+    ),
     "Due Soon Hours": ("4", "business hours before Due when SLA turns Due soon"),
     "Escalate After Idle": (
         "24",
@@ -399,6 +403,7 @@ LOG = TabSpec(
         _j("New", "value after", 36),
         _j("By", "sheets-ops, or sheet edit", 12),
     ),
+    optional=(_j("Key", "the cycle that wrote the line: a retried write adds it once", 16),),
 )
 
 

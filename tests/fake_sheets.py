@@ -25,6 +25,8 @@ from gspread.utils import a1_range_to_grid_range
 API = "https://sheets.googleapis.com/v4/spreadsheets"
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 KEY = "1FakeSheetsOpsTrackerKey_0123456789abcdefXYZ"
+MAX_PAYLOAD = 10_485_760  # bytes: Google refuses any request body larger than this
+MAX_CELL = 50_000  # characters in one cell
 
 
 class Formula(str):
@@ -126,9 +128,10 @@ class FakeSheets:
         call does its work first (the answer was lost, not the request)."""
         self.faults += [Fault(kind, status, applied, headers or {})] * times
 
-    def time_out(self, times: int = 1, kind: str | None = None) -> None:
-        """The next `times` calls (of `kind`, or any) get no answer in time."""
-        self.faults += [Fault(kind, 0, False, {})] * times
+    def time_out(self, times: int = 1, kind: str | None = None, *, applied: bool = False) -> None:
+        """The next `times` calls (of `kind`, or any) get no answer in time; with `applied`,
+        the call does its work first (the answer was lost on the way back)."""
+        self.faults += [Fault(kind, 0, applied, {})] * times
 
     def after(self, kind: str, action: Callable[[], None]) -> None:
         """Run `action` (a person at the sheet) right after the next call of `kind`."""
@@ -162,6 +165,10 @@ class FakeSheets:
     def clear_calls(self) -> None:
         self.calls.clear()
 
+    def largest_request(self) -> int:
+        """Bytes of the largest request body sent so far."""
+        return max((c.sent for c in self.calls), default=0)
+
     # the token endpoint -----------------------------------------------------------------
 
     def _token(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -179,6 +186,12 @@ class FakeSheets:
         body = json.loads(raw) if raw else None
         kind = self._kind(request.method, path)
         status, answer, headers = 200, {}, {}
+        if len(raw) > MAX_PAYLOAD:  # what Google answers, whatever the request
+            self.calls.append(
+                Call(kind, request.method, request.url, params, None, len(raw), 0, 400)
+            )
+            message = f"Request payload size exceeds the limit: {MAX_PAYLOAD} bytes."
+            return 400, {}, json.dumps(_error(400, message, "INVALID_ARGUMENT"))
         fault = next((f for f in self.faults if f.kind in (None, kind)), None)
         if fault is not None:
             self.faults.remove(fault)
@@ -367,7 +380,7 @@ class FakeSheets:
         raise ApiError(400, f"No grid with id: {sheet_id}")
 
     def _batch_update(self, body: Any) -> Any:
-        saved = copy.deepcopy(self.sheets)  # all requests apply together, or none does
+        saved = [_copy(sheet) for sheet in self.sheets]  # all apply together, or none does
         try:
             for request in body.get("requests", []):
                 [(name, args)] = request.items()
@@ -406,6 +419,12 @@ class FakeSheets:
                 self.formula_writes.append(f"formulaValue: {value['formulaValue']}")
                 sheet.put(r, c, Formula(value["formulaValue"]))
             elif "stringValue" in value:
+                if len(value["stringValue"]) > MAX_CELL:
+                    raise ApiError(
+                        400,
+                        "Your input contains more than the maximum of 50000 characters in a "
+                        "single cell.",
+                    )
                 sheet.put(r, c, value["stringValue"] or None)
             elif "numberValue" in value:
                 sheet.put(r, c, value["numberValue"])
@@ -489,6 +508,26 @@ class FakeSheets:
         sheet = self._by_id(where["sheetId"])
         for j in range(where["startIndex"], where["endIndex"]):
             sheet.widths[j] = args["properties"]["pixelSize"]
+
+
+def _copy(sheet: Sheet) -> Sheet:
+    """A copy to roll back to. Requests replace values, formats and notes whole and never
+    change them in place, so a copy of each container is enough."""
+    return Sheet(
+        sheet.sheet_id,
+        sheet.title,
+        sheet.rows,
+        sheet.columns,
+        sheet.frozen,
+        [list(row) for row in sheet.grid],
+        dict(sheet.formats),
+        dict(sheet.notes),
+        copy.deepcopy(sheet.validations),
+        copy.deepcopy(sheet.conditional),
+        copy.deepcopy(sheet.basic_filter),
+        dict(sheet.widths),
+        copy.deepcopy(sheet.charts),
+    )
 
 
 def _quote(title: str) -> str:

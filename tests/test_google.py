@@ -74,7 +74,7 @@ def test_a_20000_row_tracker_cycles_in_at_most_3_api_calls(
     write = sheets_api.calls_of("batchUpdate")[0]
     assert write.sent < 20_000  # only what changed is sent, not the sheet
     kinds = [next(iter(r)) for r in write.body["requests"]]
-    assert kinds.count("appendCells") == 2  # Requests and Log, one request each
+    assert kinds.count("appendCells") == 3  # Requests, Log, and the Health tab's aging stamp
     rows = requests(google_tracker)
     assert len(rows) == 20_006
     assert rows[20_000]["ID"] == "REQ-020001"  # the phone call

@@ -46,11 +46,10 @@ from sheets_ops.rules.review import (
     Escalation,
     Member,
     age_bucket,
-    cell_text,
     team_from,
 )
 from sheets_ops.rules.understand import INFO_REQUESTED
-from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError
+from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError, cell_text
 
 DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (
     "Digest sent",

@@ -49,7 +49,15 @@ from sheets_ops.rules.understand import (
     understand,
 )
 from sheets_ops.sync.mailbox import MailItem
-from sheets_ops.sync.tracker import Batch, CellWrite, NewRow, Snapshot, Tab, header_problems
+from sheets_ops.sync.tracker import (
+    Batch,
+    CellWrite,
+    NewRow,
+    Snapshot,
+    Tab,
+    cell_text,
+    header_problems,
+)
 
 REJECTED = "Rejected message"
 CAPTURED = "Captured"
@@ -311,6 +319,7 @@ def plan_intake(
         )
         at_row = len(plan.batch.rows)
         row_of_source[parsed.source] = at_row
+        created_row[rid] = at_row
         if held:
             plan.rows_for[at_row] = list(held)
         plan.batch.rows.append(
@@ -338,6 +347,46 @@ def plan_intake(
         threads.add(
             Known(rid, u.sender, u.policy, local(received, zone), True, u.type), parsed.source
         )
+
+    created_row: dict[str, int] = {}  # the batch row of each request created this cycle
+    context_now: dict[str, str] = {}  # Context as this cycle leaves it, by request
+
+    def follow_up(u: Understanding, item: MailItem) -> None:
+        """A reply or a client follow-up lands on its request, whether that request is in
+        the sheet already or was created from an earlier message of this same fetch."""
+        parsed, rid = u.parsed, u.thread_of
+        row_rec = rows.get(rid)
+        new_row = created_row.get(rid)
+        if row_rec is not None:
+            open_ = cell_text(row_rec[1].get("status")) not in CLOSED
+            context = context_now.get(rid, cell_text(row_rec[1].get("context")))
+        else:
+            open_ = new_row is not None
+            cells = plan.batch.rows[new_row].cells if new_row is not None else {}
+            context = cell_text(cells.get("Context"))
+        what = FOLLOW_UP if (parsed.sender not in team and open_) else REPLY
+        count = thread_counts.get(rid, 1) + 1
+        thread_counts[rid] = count
+        received = local(parsed.received, zone)
+        thread = thread_text(count, received if what == FOLLOW_UP else None)
+        note = f"{what} {received:%Y-%m-%d %H:%M} from {u.sender}: {plain_line(u.words, 600)}"
+        context = fit(f"{context}\n{note}" if context else note)
+        context_now[rid] = context
+        if new_row is not None:  # the row is not written yet: it goes in with all of it
+            plan.batch.rows[new_row].cells.update({"Thread": thread, "Context": context})
+            plan.rows_for.setdefault(new_row, []).append(item)
+        else:
+            if row_rec is not None:
+                for column, value in (("Thread", thread), ("Context", context)):
+                    plan.batch.cells.append(
+                        CellWrite(REQUESTS.name, rid, row_rec[0], column, value)
+                    )
+            plan.handled.append(item)
+        plan.followups.append((what, u))
+        detail = f"{u.summary} (from {u.sender}; {u.thread_how})"
+        log_row(rid, what, parsed.source, detail, after=new_row)
+        threads.add_key(parsed.source, rid)
+        threads.handled.add(parsed.source)
 
     # Rows a person typed in with no ID (a phone call) become Manual requests.
     id_col = requests.columns()["id"]
@@ -393,23 +442,7 @@ def plan_intake(
             threads.handled.add(parsed.source)
             continue
         if u.thread_of:
-            rid = u.thread_of
-            row_rec = rows.get(rid)
-            open_ = row_rec is not None and str(row_rec[1].get("status") or "") not in CLOSED
-            from_client = parsed.sender not in team
-            what = FOLLOW_UP if (from_client and open_) else REPLY
-            count = thread_counts.get(rid, 1) + 1
-            thread_counts[rid] = count
-            if row_rec is not None:
-                flagged = local(parsed.received, zone) if what == FOLLOW_UP else None
-                plan.batch.cells.append(
-                    CellWrite(REQUESTS.name, rid, row_rec[0], "Thread", thread_text(count, flagged))
-                )
-            plan.followups.append((what, u))
-            plan.handled.append(item)
-            log_row(rid, what, parsed.source, f"{u.summary} (from {u.sender}; {u.thread_how})")
-            threads.add_key(parsed.source, rid)
-            threads.handled.add(parsed.source)
+            follow_up(u, item)
             continue
         create(u, parsed.received, [item])
 

@@ -39,6 +39,7 @@ from sheets_ops.sync.tracker import (
     NewRow,
     Snapshot,
     Tab,
+    cell_text,
     header_problems,
     normalize_header,
 )
@@ -110,21 +111,7 @@ class Review:
     escalations: list[Escalation] = field(default_factory=list)
     seen: dict[str, dict[str, str]] = field(default_factory=dict)  # human cells, for next time
     edits: int = 0
-
-
-def cell_text(value: CellValue) -> str:
-    """A cell as text, the way change detection and the state file compare cells."""
-    if type(value) is str:
-        return value.strip()
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    problems: list[str] = field(default_factory=list)  # one line each, for the output
 
 
 def _day(value: CellValue) -> date | None:
@@ -352,10 +339,15 @@ def review(
     now: datetime,
     seen_before: Mapping[str, Mapping[str, str]] | None,
     new_requests: Sequence[dict[str, CellValue]] = (),
+    job_wrote: Mapping[str, Mapping[str, str]] | None = None,
+    refresh_aging: bool = True,
 ) -> Review:
     """Every change this cycle makes to existing requests, and the Owner, Due and SLA of the
     `new_requests` intake is adding (their cells are filled in place). `now` is agency
-    wall-clock time."""
+    wall-clock time. `job_wrote`: what a cycle that did not finish was writing into people's
+    columns; a cell holding that value is the job's, not a person's edit. `refresh_aging`:
+    whether Age (h) and Idle (h) are rewritten on rows that change nothing else."""
+    job_wrote = job_wrote or {}
     result = Review()
     today = now.date()
     default_idle = _number(settings.get("escalate after idle")) or 24.0
@@ -383,12 +375,20 @@ def review(
         by_role.setdefault(m.role.lower(), []).append(m)
     emails = {m.name.lower(): m.email for m in team}
 
+    blanked = _blanked_columns(rows, human_keys, seen_before)
+    for column, count in blanked.items():
+        result.problems.append(
+            f'Requests tab: every "{column}" cell is blank since the last cycle ({count} rows '
+            "held one): treated as a broken column, not as edits; undo the change, or rename "
+            "back the column it was moved to"
+        )
+
     target: list[dict[str, CellValue] | None] = [None]  # a new request's cells, or None
 
     def write(
         rid: str, row: int, column: str, value: CellValue, current: CellValue, human: bool = False
     ) -> None:
-        if value == current or cell_text(value) == cell_text(current):
+        if value == current or cell_text(value) == cell_text(current) or column in blanked:
             return
         if target[0] is not None:  # a request intake is adding: fill its row directly
             target[0][column] = value
@@ -413,20 +413,24 @@ def review(
         rid = cell_text(rec.get("id"))
         if parse_id(rid) is None:
             return
+        written_before = len(result.batch.cells)
         h = history.get(rid, History())
         status = cell_text(rec.get("status")) or _STATUS_NEW
         received = _moment(rec.get("received")) or now
         last_touched = _moment(rec.get("last touched"))
         current = {c: cell_text(rec.get(key)) for c, key in human_keys}
+        before = seen_before.get(rid) if seen_before is not None else None
+        for column in blanked:  # a broken column: last cycle's view stands
+            current[column] = (before or {}).get(column, "")
         result.seen[rid] = current
 
         # 1. What people changed since last cycle.
-        before = seen_before.get(rid) if seen_before is not None else None
+        ours = job_wrote.get(rid, {})
         touched = False
         if before is not None:
             for column, value in current.items():
                 old = before.get(column, "")
-                if value == old:
+                if value == old or (column in ours and value == ours[column]):
                     continue
                 touched = True
                 result.edits += 1
@@ -497,8 +501,6 @@ def review(
             state = _SLASTATE_DUE_SOON
         else:
             state = _SLASTATE_ON_TRACK
-        write(rid, row, "Age (h)", round(age, 1), rec.get("age (h)"))
-        write(rid, row, "Idle (h)", round(idle, 1), rec.get("idle (h)"))
         write(rid, row, "Due", due.replace(second=0, microsecond=0), rec.get("due"))
         write(rid, row, "SLA", state, rec.get("sla"))
 
@@ -567,6 +569,13 @@ def review(
                 f"{reason} → {', '.join(to) or 'nobody'}",
             )
 
+        # 7. Aging, refreshed every Aging Refresh Minutes, or with any other change to the row:
+        # a quiet desk costs a read and no write.
+        changed = len(result.batch.cells) > written_before or target[0] is not None
+        if refresh_aging or changed or is_blank(rec.get("age (h)")):
+            write(rid, row, "Age (h)", round(age, 1), rec.get("age (h)"))
+            write(rid, row, "Idle (h)", round(idle, 1), rec.get("idle (h)"))
+
     for row, rec in rows:
         assess(row, rec)
     for cells in new_requests:
@@ -574,6 +583,31 @@ def review(
         assess(0, {normalize_header(k): v for k, v in cells.items()})
     target[0] = None
     return result
+
+
+BLANKED_AT_LEAST = 5  # rows that held a value, for a column emptied at once to be "broken"
+
+
+def _blanked_columns(
+    rows: Sequence[tuple[int, Mapping[str, CellValue]]],
+    human_keys: Sequence[tuple[str, str]],
+    seen_before: Mapping[str, Mapping[str, str]] | None,
+) -> dict[str, int]:
+    """People's columns that held values on many rows last cycle and are blank on every row
+    now: a column cleared, or renamed and replaced by an empty one, not hundreds of edits."""
+    if not seen_before:
+        return {}
+    held = dict.fromkeys((c for c, _k in human_keys), 0)
+    still = dict.fromkeys(held, 0)
+    for _row, rec in rows:
+        before = seen_before.get(cell_text(rec.get("id")))
+        if before is None:
+            continue
+        for column, key in human_keys:
+            if before.get(column):
+                held[column] += 1
+                still[column] += bool(cell_text(rec.get(key)))
+    return {c: n for c, n in held.items() if n >= BLANKED_AT_LEAST and still[c] == 0}
 
 
 def _level_of(cell: str) -> int:

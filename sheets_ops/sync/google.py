@@ -52,23 +52,37 @@ from sheets_ops.model import (
     is_blank,
 )
 from sheets_ops.sync.tracker import (
+    CHUNK_BYTES,
+    NOT_WRITTEN,
     Batch,
+    Chunk,
     Snapshot,
     Tab,
     TabPlan,
     TrackerError,
     WriteReport,
+    chunk_batch,
+    fold,
     merge_report,
     normalize_header,
+    part_of,
     plan_batch,
+    renamed_as,
+    renamed_line,
+    request_keys,
     runs,
     seed_rows,
     spec_for,
+    whole,
 )
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GRID_SHEET_ID = 905_000_000  # the sheetId a job-owned tab gets when the job adds it
 MAX_CELL_CHARS = 50_000  # Google's limit for one cell
+MAX_CHUNKS = 8  # write requests a cycle may send: 16 calls with their looks, at most 14 MB
+MAX_REQUEST_BYTES = 2_000_000  # never more in one request: what Google advises
+APPEND_ONLY = frozenset({"log"})  # tabs whose dedupe column is looked at only at the end
+TAIL = 200  # rows of an append-only tab looked at above where it ended at read time
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 NOT_APPLIED = frozenset({408, 429})  # Google refused the request before doing anything
 SERIAL_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
@@ -230,7 +244,14 @@ class _View:
         return self.tabs.get(normalize_header(name))
 
 
+class _TooBig(Exception):
+    """A chunk's request came out larger than MAX_REQUEST_BYTES."""
+
+
 class GoogleTracker:
+    chunk_bytes = CHUNK_BYTES  # per write request, an upper bound
+    max_chunks = MAX_CHUNKS  # write requests a cycle
+
     def __init__(
         self,
         http: HTTPClient,
@@ -243,6 +264,7 @@ class GoogleTracker:
         self.account = account
         self.say = say or (lambda _line: None)
         self._headers: dict[str, tuple[str, list[str]]] = {}  # normalized -> (title, header)
+        self._rows: dict[str, int] = {}  # normalized title -> rows at the last read
         self._gids: dict[str, int] = {}  # normalized title -> sheetId, once a write has looked
 
     @property
@@ -301,6 +323,7 @@ class GoogleTracker:
         for title, value_range in zip(titles, answer.get("valueRanges", []), strict=False):
             tabs[title] = _tab_from_values(title, value_range.get("values", []))
             self._headers[normalize_header(title)] = (title, list(tabs[title].header))
+            self._rows[normalize_header(title)] = len(tabs[title].rows)
         return tabs
 
     def _titles(self) -> list[str]:
@@ -312,14 +335,53 @@ class GoogleTracker:
     # writing -----------------------------------------------------------------------------
 
     def write(self, batch: Batch) -> WriteReport:
+        """Every change, in requests Google accepts: a batch too big for one request goes in
+        ordered chunks (`chunk_bytes` each, an upper bound), each on a fresh look at the
+        sheet, at most `max_chunks` a cycle; what is left is planned again, and written, by
+        the next cycles."""
         if not batch:
             return WriteReport()
+        chunks = chunk_batch(batch, self.chunk_bytes)
+        report = self._write_chunks(batch, chunks[: self.max_chunks], self.chunk_bytes)
+        if len(chunks) > self.max_chunks:
+            total = request_keys(batch, chunks)
+            done = total - request_keys(batch, chunks[self.max_chunks :])  # nothing left
+            report.catching_up = (len(done), len(total))
+            self.say(
+                f"catching up: {len(done):,} of {len(total):,} rows this cycle; "
+                "the next cycles write the rest"
+            )
+        return report
+
+    def _write_chunks(self, batch: Batch, chunks: Sequence[Chunk], limit: int) -> WriteReport:
+        if len(chunks) == 1 and chunks[0] == whole(batch):
+            try:
+                return self._write_once(batch)
+            except _TooBig:
+                if limit < 20_000:
+                    raise TrackerError(
+                        f"a single change to {self.key} is larger than Google accepts"
+                    ) from None
+                return self._write_chunks(batch, chunk_batch(batch, limit // 2), limit // 2)
+        report = WriteReport(row_outcomes=[NOT_WRITTEN] * len(batch.rows))
+        for chunk in chunks:
+            part = part_of(batch, chunk, dict(enumerate(report.row_outcomes)), report.cells_done)
+            fold(report, part, self._write_chunks(part.batch, [whole(part.batch)], limit))
+        return report
+
+    def _write_once(self, batch: Batch) -> WriteReport:
+        """One look, one plan, one batchUpdate; after an ambiguous failure the look and the
+        plan are made again, so what did land is recognised by its key and not doubled."""
+        if not batch:
+            return WriteReport(row_outcomes=[])
         for attempt in range(1, 4):
             try:
                 view = self._look(batch)
                 plans = plan_batch(batch, view.tab)
                 body = _write_requests(plans, view) + _grid_requests(batch, view)
                 body += _delete_requests(plans, view)
+                if len(json.dumps({"requests": body})) > MAX_REQUEST_BYTES:
+                    raise _TooBig  # the estimate was short: halve the chunk
                 if body:
                     self.http.batch_update(self.key, {"requests": body})
                 return merge_report(WriteReport(), batch, plans)
@@ -386,8 +448,12 @@ class GoogleTracker:
                 typed_rows[c.tab].add(c.row)
             elif c.guarded:  # the row may have moved: the whole column, to find it by ID
                 wanted[c.tab].add(c.column)
+        tails: dict[str, set[str]] = {name: set() for name in batch.tabs()}
         for r in batch.rows:
-            wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
+            if normalize_header(r.tab) in APPEND_ONLY:  # its new lines can only be at the end
+                tails[r.tab].update(x for x in (r.dedupe, r.unique) if x)
+            else:
+                wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
         whole = set()
         for m in batch.moves:  # moved rows are copied as they are now: every column
             whole.add(m.tab)
@@ -407,6 +473,12 @@ class GoogleTracker:
                 if j is not None:
                     letter = rowcol_to_a1(1, j + 1).rstrip("0123456789")
                     ranges.append(f"{q}!{letter}:{letter}")
+            start = max(2, self._rows.get(normalize_header(name), 0) + 2 - TAIL)
+            for column in sorted(tails[name] - columns):
+                j = index.get(normalize_header(column))
+                if j is not None:
+                    letter = rowcol_to_a1(1, j + 1).rstrip("0123456789")
+                    ranges.append(f"{q}!{letter}{start}:{letter}")
         ranges += [f"{quote_title(self._headers[normalize_header(g)][0])}!A1:B2" for g in known]
         return ranges, wanted
 
@@ -742,9 +814,14 @@ def _init_sheet(
     out: list[dict[str, Any]] = []
     positions: dict[str, int] = {}
     new_columns: list[int] = []
+    sample = [list(r) for r in values[1:]]
     for column in spec.columns + spec.optional:
         j = have.get(normalize_header(column.name))
-        if j is None:
+        renamed = renamed_as(header, sample, spec, column.name) if j is None else None
+        if renamed is not None:  # no empty twin beside the column a person renamed
+            j = have[normalize_header(renamed)]
+            done.append(renamed_line(spec, renamed, column.name) + "; init added no column")
+        elif j is None:
             j, used = used, used + 1
             new_columns.append(j)
             if not fresh:

@@ -19,6 +19,8 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    renamed_as,
+    renamed_line,
     seed_rows,
 )
 
@@ -72,7 +74,10 @@ class MemoryTracker:
                 done.append(f"created tab {spec.name}")
             have = {normalize_header(h) for h in tab.header}
             for column in spec.columns + spec.optional:
-                if normalize_header(column.name) not in have:
+                renamed = renamed_as(tab.header, tab.rows, spec, column.name)
+                if normalize_header(column.name) not in have and renamed is not None:
+                    done.append(renamed_line(spec, renamed, column.name) + "; init added no column")
+                elif normalize_header(column.name) not in have:
                     tab.header.append(column.name)
                     done.append(f'added header "{column.name}" to {spec.name}')
             rows, said = seed_rows(spec, tab)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 SEEN = "seen.json"  # the human cells of every request, as the last good cycle left them
+WRITTEN = "written.json"  # what a cycle was about to write into them, until it finished
 
 
 class StateDir:
@@ -18,8 +19,34 @@ class StateDir:
 
     def load_seen(self) -> dict[str, dict[str, str]] | None:
         """What people's cells held after the last good cycle; None when unknown."""
+        seen = self._load(SEEN)
+        if seen is None:
+            return None
+        # An earlier version kept a date cell read back as midnight ("2026-12-03 00:00").
+        return {
+            rid: {c: v.removesuffix(" 00:00") for c, v in cells.items()}
+            for rid, cells in seen.items()
+        }
+
+    def save_seen(self, seen: Mapping[str, Mapping[str, str]]) -> None:
+        """The cycle finished: its view of people's cells replaces the last one."""
+        self._save(SEEN, seen)
+        with contextlib.suppress(OSError):
+            (self.folder / WRITTEN).unlink()
+
+    def save_written(self, cells: Mapping[str, Mapping[str, str]]) -> None:
+        """What the job is about to write into people's columns: kept until `save_seen`, so a
+        cycle that dies after its write landed does not leave the next one taking the job's
+        own values for a person's edits."""
+        self._save(WRITTEN, cells)
+
+    def load_written(self) -> dict[str, dict[str, str]]:
+        """The job's writes of a cycle that did not finish; empty when the last one did."""
+        return self._load(WRITTEN) or {}
+
+    def _load(self, name: str) -> dict[str, dict[str, str]] | None:
         try:
-            data = json.loads((self.folder / SEEN).read_text("utf-8"))
+            data = json.loads((self.folder / name).read_text("utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict):
@@ -30,12 +57,12 @@ class StateDir:
             if isinstance(row, dict)
         }
 
-    def save_seen(self, seen: Mapping[str, Mapping[str, str]]) -> None:
+    def _save(self, name: str, data: Mapping[str, Mapping[str, str]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.folder / SEEN
-        tmp = target.with_name(f".{SEEN}.tmp")
+        target = self.folder / name
+        tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(seen, ensure_ascii=False), "utf-8")
+            tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
             os.replace(tmp, target)
         finally:
             with contextlib.suppress(OSError):

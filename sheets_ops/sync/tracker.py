@@ -11,11 +11,13 @@ sorted, filtered or inserted rows in between. Columns are found by header text.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sheets_ops.model import TAB_BY_NAME, CellValue, TabSpec, is_blank
+from sheets_ops.model import TAB_BY_NAME, CellValue, Column, TabSpec, is_blank
 
 
 class TrackerError(Exception):
@@ -30,8 +32,10 @@ class HeaderError(TrackerError):
         self.tab = tab
 
 
+@functools.lru_cache(maxsize=8192)
 def normalize_header(text: CellValue) -> str:
-    """Header (and tab name) matching forgives case and stray spaces, nothing else."""
+    """Header (and tab name) matching forgives case and stray spaces, nothing else. Cached:
+    the same few dozen names are asked for hundreds of thousands of times a cycle."""
     return " ".join(str(text or "").split()).casefold()
 
 
@@ -107,6 +111,10 @@ def header_problems(tab: Tab | None, spec: TabSpec) -> list[str]:
     for name in spec.headers:
         count = seen.get(normalize_header(name), 0)
         if count == 0:
+            renamed = renamed_as(tab.header, tab.rows, spec, name)
+            if renamed is not None:
+                problems.append(renamed_line(spec, renamed, name))
+                continue
             problems.append(
                 f'{spec.name} tab: required header "{name}" is missing from row 1; '
                 "rename the column back or run `sheets-ops init` to add it"
@@ -117,6 +125,53 @@ def header_problems(tab: Tab | None, spec: TabSpec) -> list[str]:
                 "rename or delete the extra column"
             )
     return problems
+
+
+def renamed_line(spec: TabSpec, found: str, name: str) -> str:
+    return (
+        f'{spec.name} tab: "{found}" looks like the renamed "{name}" column: '
+        f'rename it back to "{name}"'
+    )
+
+
+def _fits(column: Column, values: list[CellValue]) -> bool:
+    """Whether a column's values look like what `column` holds (most of them, and some)."""
+    filled = [v for v in values if not is_blank(v)]
+    if len(filled) < 1:
+        return False
+    if column.choices:
+        allowed = {normalize_header(c) for c in column.choices}
+        hits = sum(normalize_header(v) in allowed for v in filled)
+    elif column.kind in ("date", "datetime"):
+        hits = sum(isinstance(v, date) for v in filled)
+    elif column.name == "ID":
+        hits = sum(isinstance(v, str) and v.strip().upper().startswith("REQ-") for v in filled)
+    else:
+        return False
+    return hits >= 0.8 * len(filled)
+
+
+def renamed_as(
+    header: Sequence[CellValue], rows: Sequence[Sequence[CellValue]], spec: TabSpec, name: str
+) -> str | None:
+    """The header of a column that looks like the missing required column `name` renamed:
+    one the contract does not know, whose values are that column's kind (a Status column
+    holds Status values), or that stands where init puts `name` and holds something."""
+    if name not in spec.headers:
+        return None
+    known = {normalize_header(c.name) for c in spec.columns + spec.optional}
+    column = spec.column(name)
+    where = spec.headers.index(name)
+    near: str | None = None
+    for j, text in enumerate(header):
+        if is_blank(text) or normalize_header(text) in known:
+            continue
+        values = [r[j] if j < len(r) else None for r in rows[:500]]
+        if _fits(column, values):
+            return str(text).strip()
+        if j == where and any(not is_blank(v) for v in values) and not column.choices:
+            near = str(text).strip()
+    return near
 
 
 def seed_rows(spec: TabSpec, tab: Tab) -> tuple[list[dict[str, CellValue]], str]:
@@ -180,8 +235,9 @@ class NewRow:
     row is already there (a retried append). `unique`: a column whose value must not be in
     the tab yet (an ID another writer took); such a row is not written. `after`: the index
     in the batch of a row this one belongs to (a Log line for a new request); it is written
-    only if that row is added. `after_cell`: the same for a cell write (the ID given to a
-    row a person typed in)."""
+    only if that row is added, or found there when this row has a `dedupe` of its own (a
+    retried write: its key then finds it too). `after_cell`: the same for a cell write (the
+    ID given to a row a person typed in)."""
 
     tab: str
     cells: dict[str, CellValue]
@@ -238,6 +294,9 @@ class WriteReport:
     cells_done: set[int] = field(default_factory=set)  # indexes into batch.cells
     skipped: list[str] = field(default_factory=list)
     rows_moved: int = 0
+    # A write too big for one request, spread over cycles: (requests written, requests the
+    # batch touched). None when the whole batch was written.
+    catching_up: tuple[int, int] | None = None
 
     @property
     def rows_added(self) -> int:
@@ -265,12 +324,49 @@ def last_used_row(tab: Tab) -> int:
     return n
 
 
+def cell_text(value: CellValue) -> str:
+    """A cell as text, by what it means: the one way cells are compared (change detection,
+    the state file, write guards). A blank is ""; a date is `YYYY-MM-DD` whether a backend
+    hands it back as a date or as midnight of that day; a whole float is an integer."""
+    if type(value) is str:
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.hour == value.minute == value.second == 0 and not value.microsecond:
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+SERIAL_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
+
+
+def as_moment(value: CellValue) -> datetime | None:
+    """A cell that holds a moment, however the backend hands it back: a datetime, a date
+    serial number (Google's answer for a date in a column of no declared kind), ISO text."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 2_958_466:
+        return (SERIAL_EPOCH + timedelta(seconds=round(float(value) * 86_400))).replace(
+            microsecond=0
+        )
+    if isinstance(value, str) and value.strip():
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
 def _same(a: CellValue, b: CellValue) -> bool:
-    if is_blank(a) and is_blank(b):
-        return True
-    if isinstance(a, str) and isinstance(b, str):
-        return a.strip() == b.strip()
-    return a == b
+    return a == b or cell_text(a) == cell_text(b)
 
 
 def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, TabPlan]:
@@ -412,6 +508,13 @@ def plan_tab(
             index = found[0]
         row = tab.rows[index]
         current = row[j] if j < len(row) else None
+        if (
+            not isinstance(c.only_if, _Any)
+            and _same(current, c.value)
+            and not _same(current, c.only_if)
+        ):
+            plan.cells_done.append(n)  # it holds this value already: our own earlier write
+            continue
         if not isinstance(c.only_if, _Any) and not _same(current, c.only_if):
             plan.skipped.append(
                 f"{tab.title}: {c.key or f'row {c.row}'} {c.column} was changed by a person; kept"
@@ -429,7 +532,8 @@ def plan_tab(
 
     width = len(tab.header)
     for i, r in new_rows:
-        if (r.after is not None and decided.get(r.after) != ADDED) or (
+        target = decided.get(r.after) if r.after is not None else ADDED
+        if not (target == ADDED or (target == PRESENT and r.dedupe)) or (
             r.after_cell is not None and r.after_cell not in cells_done
         ):
             plan.outcomes[i] = NOT_WRITTEN  # what it belongs to was not written
@@ -455,6 +559,189 @@ def plan_tab(
             if column:
                 existing(column).add(str(r.cells.get(column, "")).strip())
     return plan
+
+
+# Writes too big for one request --------------------------------------------------------
+
+CHUNK_BYTES = 1_800_000  # an upper bound per request: Google refuses 10 MB, advises ~2 MB
+AGING = frozenset({"age (h)", "idle (h)"})  # refreshed last: the next cycle recomputes them
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Part of a batch, by index into its lists, small enough for one request."""
+
+    cells: tuple[int, ...] = ()
+    rows: tuple[int, ...] = ()
+    moves: tuple[int, ...] = ()
+    grids: tuple[str, ...] = ()
+
+
+def _cost(value: CellValue) -> int:
+    """About what one cell costs in a request, at most: its JSON, escapes and non-ASCII
+    counted twice, and the wrapping of a cell that shares no request with its neighbours."""
+    return 96 + len(cell_text(value)) * 2
+
+
+def _write_cost(value: CellValue) -> int:
+    """A cell write on an existing row: as `_cost`, with a range of its own around it."""
+    return 160 + _cost(value)
+
+
+def chunk_batch(batch: Batch, limit: int = CHUNK_BYTES) -> list[Chunk]:
+    """The batch in ordered chunks of about `limit` bytes each: first the rows people typed
+    in and every new row (new requests with their Log lines, the records of emails), then each
+    existing row's changes together with the Log lines about them (never one without the
+    other), then aging, then moves, then job-owned grids. Written in this order, each chunk on
+    a fresh look at the sheet, every chunk is safe to apply twice (rows found by key and
+    deduplicated, cells guarded by what they held), and stopping between two chunks leaves
+    the sheet consistent: what is left is planned again by the next cycle."""
+    Unit = list[tuple[str, int]]  # (kind, index): what must go in one chunk
+    first: Unit = [("cell", n) for n, c in enumerate(batch.cells) if c.key == ""]
+    by_row: dict[tuple[str, str], Unit] = {}
+    aging: list[Unit] = []
+    new = {  # requests this batch adds, or gives an ID: their Log lines go in with them
+        str(r.cells.get("ID") or "").strip()
+        for r in batch.rows
+        if normalize_header(r.tab) == "requests"
+    } | {str(c.value).strip() for c in batch.cells if c.key == "" and c.column == "ID"}
+    for i, r in enumerate(batch.rows):
+        about = str(r.cells.get("Request") or "").strip()
+        if normalize_header(r.tab) == "log" and about and not r.dependent and about not in new:
+            by_row.setdefault(("requests", about), []).append(("row", i))
+        else:
+            first.append(("row", i))
+    for n, c in enumerate(batch.cells):
+        if c.key == "":
+            continue
+        if normalize_header(c.column) in AGING:
+            aging.append([("cell", n)])
+        else:
+            by_row.setdefault((normalize_header(c.tab), c.key), []).append(("cell", n))
+    units: list[Unit] = [[item] for item in first]
+    units += list(by_row.values()) + aging
+    units += [[("move", n)] for n in range(len(batch.moves))]
+    units += [[("grid", k)] for k in range(len(batch.grids))]
+
+    def cost(kind: str, index: int) -> int:
+        if kind == "cell":
+            return _write_cost(batch.cells[index].value)
+        if kind == "row":
+            return 32 + sum(_cost(v) for v in batch.rows[index].cells.values())
+        if kind == "move":
+            return 4_000  # a whole row copied
+        grid = list(batch.grids.values())[index]
+        return sum(_cost(v) for row in grid for v in row)
+
+    names = list(batch.grids)
+    chunks: list[Chunk] = []
+    taken: dict[str, list[int]] = {"cell": [], "row": [], "move": [], "grid": []}
+    size = 0
+
+    def close() -> None:
+        if any(taken.values()):
+            chunks.append(
+                Chunk(
+                    tuple(sorted(taken["cell"])),
+                    tuple(sorted(taken["row"])),
+                    tuple(taken["move"]),
+                    tuple(names[k] for k in taken["grid"]),
+                )
+            )
+        for v in taken.values():
+            v.clear()
+
+    for unit in units:
+        weight = sum(cost(kind, index) for kind, index in unit)
+        if size and size + weight > limit:
+            close()
+            size = 0
+        for kind, index in unit:
+            taken[kind].append(index)
+        size += weight
+    close()
+    return chunks
+
+
+def whole(batch: Batch) -> Chunk:
+    """The chunk that is all of a batch."""
+    return Chunk(
+        tuple(range(len(batch.cells))),
+        tuple(range(len(batch.rows))),
+        tuple(range(len(batch.moves))),
+        tuple(batch.grids),
+    )
+
+
+@dataclass
+class Part:
+    """One chunk as a batch of its own, and how its indexes map back to the whole."""
+
+    batch: Batch
+    rows: list[int]  # part row index -> batch row index
+    cells: list[int]  # part cell index -> batch cell index
+    dropped: list[int]  # batch rows left out: what they belong to was not written
+
+
+def part_of(batch: Batch, chunk: Chunk, outcomes: dict[int, str], done: set[int]) -> Part:
+    """A chunk's batch, given what became of the chunks written before it: a Log line for a
+    request written earlier loses its dependency; one for a request that was not is dropped."""
+    row_at: dict[int, int] = {}  # batch row index -> part row index, as rows are taken
+    cell_at = {n: k for k, n in enumerate(chunk.cells)}
+    part = Part(Batch(), [], list(chunk.cells), [])
+    part.batch.cells = [batch.cells[n] for n in chunk.cells]
+    for i in chunk.rows:
+        r = batch.rows[i]
+        after, after_cell = r.after, r.after_cell
+        if after is not None:
+            if after in row_at:
+                after = row_at[after]
+            elif outcomes.get(after) == ADDED or (outcomes.get(after) == PRESENT and r.dedupe):
+                after = None
+            else:
+                part.dropped.append(i)
+                continue
+        if after_cell is not None:
+            if after_cell in cell_at:
+                after_cell = cell_at[after_cell]
+            elif after_cell in done:
+                after_cell = None
+            else:
+                part.dropped.append(i)
+                continue
+        row_at[i] = len(part.rows)
+        part.rows.append(i)
+        part.batch.rows.append(
+            NewRow(r.tab, r.cells, r.dedupe, r.unique, after=after, after_cell=after_cell)
+        )
+    part.batch.moves = [batch.moves[n] for n in chunk.moves]
+    part.batch.grids = {g: batch.grids[g] for g in chunk.grids}
+    return part
+
+
+def fold(report: WriteReport, part: Part, written: WriteReport) -> None:
+    """What a part's write did, in the whole batch's indexes."""
+    report.cells_written += written.cells_written
+    report.cells_done.update(part.cells[n] for n in written.cells_done)
+    report.skipped.extend(written.skipped)
+    report.rows_moved += written.rows_moved
+    for k, outcome in enumerate(written.row_outcomes):
+        report.row_outcomes[part.rows[k]] = outcome
+
+
+def request_keys(batch: Batch, chunks: Iterable[Chunk]) -> set[str]:
+    """The requests (by ID or Source) that these chunks of the batch change or add."""
+    keys: set[str] = set()
+    for chunk in chunks:
+        for n in chunk.cells:
+            c = batch.cells[n]
+            if normalize_header(c.tab) == "requests":
+                keys.add(c.key or f"row {c.row}")
+        for i in chunk.rows:
+            r = batch.rows[i]
+            if normalize_header(r.tab) == "requests":
+                keys.add(str(r.cells.get("ID") or r.cells.get("Source") or i))
+    return keys
 
 
 def runs(indexes: Iterable[int]) -> list[tuple[int, int]]:

@@ -56,6 +56,8 @@ from sheets_ops.sync.tracker import (
     merge_report,
     normalize_header,
     plan_batch,
+    renamed_as,
+    renamed_line,
     runs,
     seed_rows,
 )
@@ -394,9 +396,16 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
     used = max((j for j in have.values()), default=0)
     fresh = not have  # a tab init just created: report it once, not header by header
     positions: dict[str, int] = {}
+    sample = [
+        [cell_value(v) for v in r] for r in ws.iter_rows(min_row=2, max_row=501, values_only=True)
+    ]
     for column in spec.columns + spec.optional:
         j = have.get(normalize_header(column.name))
-        if j is None:
+        renamed = renamed_as(header, sample, spec, column.name) if j is None else None
+        if renamed is not None:  # no empty twin beside the column a person renamed
+            j = have[normalize_header(renamed)]
+            done.append(renamed_line(spec, renamed, column.name) + "; init added no column")
+        elif j is None:
             used += 1
             j = used
             ws.cell(row=1, column=j).value = column.name
