@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.renewals_import
 	$(BIN)/python -m benchmarks.metrics_speed
 	$(BIN)/python -m benchmarks.hostile_intake
+	$(BIN)/python -m benchmarks.google_catch_up
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
