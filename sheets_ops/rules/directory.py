@@ -1,8 +1,9 @@
 """What intake knows of the agency, read from the sheet: accounts, the Rules tab, Routing.
 
 The owner edits all of it in the sheet. The Rules tab starts with DEFAULT_RULES (init seeds
-them); a kind of rule missing from the tab falls back to its defaults, so an agency can
-replace the Type words without having to restate the voicemail senders.
+them); a kind of rule missing from the tab falls back to its defaults. Type, Complex,
+Voicemail Sender and Text Gateway rows are the owner's own words, weighed above what intake
+understands by itself; rows an earlier version seeded (LEGACY_RULES) are not the owner's.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from pathlib import Path
 from sheets_ops.model import (
     ACCOUNTS,
     DEFAULT_RULES,
+    LEGACY_RULES,
     ROUTING,
     RULES,
     CellValue,
     RequestType,
     is_blank,
 )
+from sheets_ops.rules.calls import phone_key
 from sheets_ops.sync.tracker import Snapshot, Tab, header_problems, normalize_header
 
 _LEGAL = re.compile(
@@ -31,14 +34,9 @@ _LEGAL = re.compile(
 
 
 def digits(text: str) -> str:
-    """A phone number reduced to its ten digits (a leading 1 dropped)."""
-    d = re.sub(r"\D", "", text)
-    return d[1:] if len(d) == 11 and d.startswith("1") else d
-
-
-def format_phone(text: str) -> str:
-    d = digits(text)
-    return f"({d[:3]}) {d[3:6]}-{d[6:]}" if len(d) == 10 else text.strip()
+    """A phone number as its national digits, read by phonenumbers in any format (+1,
+    dots, an extension), or its bare digits when it is not a phone number."""
+    return phone_key(text) or re.sub(r"\D", "", text)
 
 
 def policy_key(text: str) -> str:
@@ -80,6 +78,7 @@ class Rule:
     kind: str
     patterns: tuple[Pattern, ...]
     result: str
+    shipped: bool = False  # seeded by sheets-ops (now or by an earlier version)
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,14 @@ class Directory:
     def of(self, kind: str) -> list[Rule]:
         mine = [r for r in self.rules if normalize_header(r.kind) == normalize_header(kind)]
         return mine or [r for r in default_rules() if r.kind == kind]
+
+    def owner_rules(self, kind: str) -> list[Rule]:
+        """The rows of a kind the owner wrote (not those sheets-ops seeded)."""
+        return [
+            r
+            for r in self.rules
+            if normalize_header(r.kind) == normalize_header(kind) and not r.shipped
+        ]
 
     @property
     def policy_keys(self) -> frozenset[str]:
@@ -148,7 +155,7 @@ def account_from(record: Mapping[str, CellValue]) -> Account | None:
             domains.add(entry[1:])
         elif "@" in entry:
             emails.add(entry)
-    phones = {digits(p) for p in _split(record.get("phone")) if len(digits(p)) == 10}
+    phones = {key for p in _split(record.get("phone")) if len(key := digits(p)) >= 7}
     return Account(
         name=name,
         emails=frozenset(emails),
@@ -180,10 +187,13 @@ def from_snapshot(snapshot: Snapshot) -> Directory:
         routing_tab = None
     accounts = tuple(a for rec in _records(accounts_tab) if (a := account_from(rec)))
     rules = []
+    shipped = LEGACY_RULES | set(DEFAULT_RULES)
     for rec in _records(rules_tab):
         kind, pattern = str(rec.get("rule") or "").strip(), str(rec.get("pattern") or "")
+        result = str(rec.get("result") or "")
         if kind and pattern.strip():
-            rules.append(Rule(kind, tuple(split_patterns(pattern)), str(rec.get("result") or "")))
+            seeded = (kind, pattern.strip(), result.strip()) in shipped
+            rules.append(Rule(kind, tuple(split_patterns(pattern)), result, seeded))
     required = {}
     for rec in _records(routing_tab):
         kind = str(rec.get("type") or "").strip()

@@ -32,8 +32,9 @@ from sheets_ops.model import (
 )
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules import forms
+from sheets_ops.rules.clients import as_written_in_accounts
+from sheets_ops.rules.dates import deadline
 from sheets_ops.rules.directory import Account, Directory
-from sheets_ops.rules.extract import as_written_in_accounts, deadline
 from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line, plain_text
 from sheets_ops.rules.settings import Settings
 from sheets_ops.rules.understand import (
@@ -42,9 +43,9 @@ from sheets_ops.rules.understand import (
     IGNORED,
     INFO_REQUESTED,
     REPLY,
-    Known,
     Threads,
     Understanding,
+    known_from,
     missing_for,
     understand,
 )
@@ -129,6 +130,8 @@ def fit(text: str, limit: int = CONTEXT_CHARS) -> str:
 def context_for(u: Understanding, account: Account | None, requests: Tab) -> str:
     """What the CSR needs at hand, in one cell: warnings first, the message last."""
     parts = []
+    if u.unsure:  # first, where the eye lands: the cells intake guessed from weak evidence
+        parts.append(f"Check: {', '.join(u.unsure)} (read from weak evidence)")
     if account is None:
         parts.append("⚠ No client in Accounts matches this sender: check and fill Client.")
     elif not u.known_contact:
@@ -224,7 +227,7 @@ def form_request(
     elif isinstance(due, date):
         changes["deadline"] = due
     elif isinstance(due, str) and due.strip():
-        changes["deadline"] = deadline(f"by {due}", received.astimezone(zone).date())
+        changes["deadline"] = deadline([f"by {due}"], received.astimezone(zone).date(), "COI")
     if not summary:
         changes["summary"] = plain_line(" ".join(entry.text.split()[:20])) or "(form response)"
     changes["sender"] = sender or "Form"
@@ -344,9 +347,7 @@ def plan_intake(
                 f"to {u.sender}: {'; '.join(u.missing)}",
                 after=at_row,
             )
-        threads.add(
-            Known(rid, u.sender, u.policy, local(received, zone), True, u.type), parsed.source
-        )
+        threads.add(known_from(rid, u, local(received, zone)), parsed.source)
 
     created_row: dict[str, int] = {}  # the batch row of each request created this cycle
     context_now: dict[str, str] = {}  # Context as this cycle leaves it, by request

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from email.utils import parseaddr, parsedate_to_datetime
 from typing import cast
 
@@ -63,11 +65,16 @@ class Parsed:
     body_cut: int = 0  # characters left out of `body`, when it was cut
     notes: tuple[str, ...] = ()  # what a person may want to know about the parse
     message_id: str = ""  # the Message-ID header as written, "" when there is none
+    suspicious: str = ""  # why the receiving server distrusts it (spam flag, failed SPF)
+    attached: str = ""  # the text of an attached message (a bounce's returned original)
 
 
 def plain_line(text: str, limit: int = SUMMARY_CHARS) -> str:
     """One line of plain text: no control or format characters, whitespace folded, capped."""
     text = text[: limit * 4 + 64]  # what is past this cannot reach the line: not read at all
+    if text.isprintable():  # no control or format characters: nothing to take out
+        line = " ".join(text.split())
+        return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
     cleaned = "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
         for ch in text
@@ -201,6 +208,16 @@ def _attachments(msg: EmailMessage) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
+def _raw(msg: Message, name: str) -> str:
+    """A header as it was written, unparsed: for the headers only compared or searched,
+    which the email package would otherwise parse at every look."""
+    wanted = name.lower()
+    for key, value in msg.raw_items():
+        if key.lower() == wanted:
+            return str(value)
+    return ""
+
+
 def _header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
@@ -209,6 +226,24 @@ def _header(msg: Message, name: str) -> str:
     return "" if value is None else str(value)
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> str:
+    return cast(str, email.policy.default.header_fetch_parse(name, value))  # a header object
+
+
+class _Policy(EmailPolicy):
+    """The default policy, remembering each header it has parsed. The email package parses
+    a header again at every look (get_body asks each part's Content-Type many times), which
+    was half of what reading a message cost; a parsed header is an immutable string, so one
+    parse serves every look and every message with the same line."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        if hasattr(value, "name"):
+            return value
+        return _parsed_header(name, value)
+
+
+_POLICY = _Policy()
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_SUBJECT = re.compile(
     r"(?i)^\s*(automatic reply|auto(-| )?reply|autoreply|out of (the )?office|ooo\b|"
@@ -218,14 +253,14 @@ _AUTO_SUBJECT = re.compile(
 
 
 def _auto_reply(msg: Message, sender: str, subject: str) -> str:
-    auto = _header(msg, "Auto-Submitted").strip().lower()
+    auto = _raw(msg, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        value = _header(msg, name).strip()
+        value = _raw(msg, name).strip()
         if value and (name != "X-Auto-Response-Suppress" or "all" in value.lower()):
             return f"{name}: {value}"
-    if msg.get_content_type() == "multipart/report":
+    if re.match(r"(?i)\s*multipart/report\b", _raw(msg, "Content-Type")):
         return "a delivery report"
     local_part = sender.split("@")[0]
     if local_part in ("mailer-daemon", "postmaster"):
@@ -235,12 +270,46 @@ def _auto_reply(msg: Message, sender: str, subject: str) -> str:
     return ""
 
 
+_AUTH_FAIL = re.compile(r"(?i)\b(spf|dmarc|dkim)=(softfail|fail|permerror)\b")
+
+
+def _suspicious(msg: Message) -> str:
+    """Why the agency's mail server distrusts the message: its spam flag, or a failed
+    SPF/DKIM/DMARC check written in Authentication-Results."""
+    if _raw(msg, "X-Spam-Flag").strip().lower().startswith("yes"):
+        return "X-Spam-Flag: YES"
+    status = _raw(msg, "X-Spam-Status").strip().lower()
+    if status.startswith("yes"):
+        return "X-Spam-Status: Yes"
+    m = _AUTH_FAIL.search(_raw(msg, "Authentication-Results"))
+    if m:
+        return f"{m.group(1).upper()} {m.group(2)}"
+    return ""
+
+
+def _attached(msg: EmailMessage) -> str:
+    """The subject, recipients and text of messages attached whole (message/rfc822): what a
+    bounce returns, what a forward as attachment carries."""
+    out = []
+    for part in msg.walk():
+        if part.get_content_type() != "message/rfc822":
+            continue
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        if not isinstance(inner, EmailMessage):
+            continue
+        text, _html = _body(inner)
+        heads = " ".join(_header(inner, h) for h in ("Subject", "To"))
+        out.append(f"{plain_line(heads, 600)}\n{text[:BODY_CHARS]}")
+    return "\n".join(out)[:BODY_CHARS]
+
+
 def _bulk(msg: Message) -> str:
-    precedence = _header(msg, "Precedence").strip().lower()
+    precedence = _raw(msg, "Precedence").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         return f"Precedence: {precedence}"
     for name in ("List-Unsubscribe", "List-Id"):
-        if _header(msg, name).strip():
+        if _raw(msg, name).strip():
             return f"{name} header"
     return ""
 
@@ -249,7 +318,7 @@ def _sent_at(msg: Message, arrived: datetime | None, now: datetime, notes: list[
     """When the message was sent: its Date header, when that is readable and plausible.
     A Date more than a day after the message reached the mailbox, or long before it, is a
     sender's clock (or a forger) talking: the arrival time is used, and a note says so."""
-    date_text = _header(msg, "Date")
+    date_text = _raw(msg, "Date")
     arrival = min(arrived, now) if arrived is not None else None
     fallback = arrival or now
     if not date_text:
@@ -284,7 +353,7 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     if depth > MAX_NESTING:
         raise MessageError(f"message nested too deeply ({depth} levels)")
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        msg = email.message_from_bytes(raw, policy=_POLICY)
     except RecursionError:
         raise MessageError(f"message nested too deeply (over {depth} levels)") from None
     except Exception as e:
@@ -298,15 +367,18 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
         raise MessageError("no sender: the From header is missing or has no address")
     notes: list[str] = []
     received = _sent_at(msg, arrived, now, notes)
-    message_id = _header(msg, "Message-ID").strip()
+    message_id = " ".join(_raw(msg, "Message-ID").split())
     if not message_id:
         notes.append("no Message-ID; keyed by its content")
     subject = plain_line(_header(msg, "Subject"), 1000)
     try:
         body, html_only = _body(msg)
-        attachments = _attachments(msg)
+        lowered = raw.lower()
+        named = b"filename" in lowered or b"name=" in lowered or b"attachment" in lowered
+        attachments = _attachments(msg) if named else ()
+        attached = plain_text(_attached(msg)) if b"message/rfc822" in raw.lower() else ""
     except Exception as e:  # malformed MIME deep inside: keep what the headers say
-        body, html_only, attachments = "", False, ()
+        body, html_only, attachments, attached = "", False, (), ""
         notes.append(f"body unreadable ({type(e).__name__})")
     if msg.defects:
         notes.append(f"malformed MIME ({type(msg.defects[0]).__name__})")
@@ -315,8 +387,8 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     if cut:
         body = body[:BODY_CHARS]
         notes.append(f"body cut at {BODY_CHARS:,} characters ({cut:,} more in the mailbox)")
-    references = _MESSAGE_ID.findall(_header(msg, "References"))
-    references += _MESSAGE_ID.findall(_header(msg, "In-Reply-To"))
+    references = _MESSAGE_ID.findall(_raw(msg, "References"))
+    references += _MESSAGE_ID.findall(_raw(msg, "In-Reply-To"))
     return Parsed(
         source=message_key(raw, message_id, sender, body),
         received=received,
@@ -332,4 +404,6 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
         body_cut=cut,
         notes=tuple(notes),
         message_id=plain_line(message_id, 480) if message_id else "",
+        suspicious=_suspicious(msg),
+        attached=attached,
     )

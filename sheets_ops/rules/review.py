@@ -32,7 +32,7 @@ from sheets_ops.model import (
 )
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.directory import Directory
-from sheets_ops.rules.extract import is_complex
+from sheets_ops.rules.kinds import is_complex
 from sheets_ops.sync.tracker import (
     Batch,
     CellWrite,
@@ -476,7 +476,7 @@ def review(
         owner = cell_text(rec.get("owner"))
         if not owner:
             complex_ = is_complex(
-                f"{rec.get('summary') or ''}\n{rec.get('context') or ''}", directory
+                kind, cell_text(rec.get("summary")), cell_text(rec.get("context")), directory
             )
             owner, why = assigner.assign(kind, cell_text(rec.get("client")), complex_, routes)
             if owner:

@@ -1,8 +1,10 @@
-"""What intake makes of one message: channel, type, client, policy, deadline, thread.
+"""What intake makes of one message: channel, type, client, policy, holder, deadline, thread.
 
 `understand` is pure: a parsed message, the directory read from the sheet and the index of
 known threads in; an Understanding out. `inspect` prints it; the cycle turns it into a row, a
-follow-up on an existing row, or a logged "ignored".
+follow-up on an existing row, or a logged "ignored". Each field comes from its own module
+(calls, text, clients, policies, kinds, holders, dates); this one decides which text each is
+read from, what a follow-up takes from its request, and which guesses a CSR should check.
 """
 
 from __future__ import annotations
@@ -13,32 +15,34 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sheets_ops.model import Channel, Status, format_id, is_blank, parse_id
+from sheets_ops.model import TEXT, VOICEMAIL, Channel, Status, format_id, is_blank, parse_id
+from sheets_ops.rules.calls import Call, caller, channel_of, duration_of, spoken
+from sheets_ops.rules.clients import Match, addresses_in, match_client
+from sheets_ops.rules.dates import deadline_when, effective_of, timeline
 from sheets_ops.rules.directory import Directory, policy_key
-from sheets_ops.rules.extract import (
-    Call,
-    certificate_holder,
-    channel_of,
-    classify,
-    deadline,
-    effective_date,
-    is_complex,
-    match_client,
-    own_words,
-    pick_policy,
-    policy_numbers,
-    text_message,
-    voicemail,
-)
+from sheets_ops.rules.holders import certificate_holder, holder_of
+from sheets_ops.rules.kinds import classify, is_complex
 from sheets_ops.rules.message import Parsed, message_id_of, plain_line
+from sheets_ops.rules.policies import pick, policies_in
+from sheets_ops.rules.text import Text, bare_subject, is_ask, is_reply, own_words, sentences
 from sheets_ops.sync.tracker import Snapshot
 
-THREAD_DAYS = 7  # a message from the same sender about the same policy joins an open request
+THREAD_DAYS = 10  # a client's follow-up joins their open request of the same kind
 _TAG = re.compile(r"\[(REQ-\d+)\]", re.IGNORECASE)
 CLOSED = (Status.DONE.value, Status.CANCELLED.value)
 
 # Log entries that tie a message key (Old) to a request: the cycle writes them.
 REPLY, FOLLOW_UP, IGNORED, INFO_REQUESTED = "Reply", "Client follow-up", "Ignored", "Info requested"
+
+_FOLLOW_UP = re.compile(
+    r"(?i)\b(any\s+update|an\s+update|following\s+up|follow(?:ing)?\s*-?\s*up|checking\s+in|"
+    r"still\s+(?:waiting|need)|haven'?t\s+heard|any\s+news|status\s+(?:of|on)|did\s+you\s+get|"
+    r"i\s+(?:left\s+a\s+voicemail|texted|emailed|called|wrote)|as\s+i\s+mentioned|"
+    r"alguna\s+novedad|qu[ée]\s+pas[óo]\s+con|ya\s+(?:est[áa]|tienen)|update\s+on|"
+    r"changed|moved|instead|hasn'?t\s+(?:called|heard|gotten\s+back|contacted)|"
+    r"(?:no\s+one|nobody)\s+(?:has\s+)?(?:called|gotten\s+back)|still\s+no|"
+    r"did\s+(?:the|my|our|it|this|that)\b[^.?!]{0,30}\bgo\s+out|go\s+out\s+yet|any\s+word)\b"
+)
 
 
 @dataclass
@@ -49,6 +53,10 @@ class Known:
     received: datetime | None
     open: bool
     kind: str = ""
+    client: str = ""
+    holder: str = ""
+    complex: bool = False
+    deadline: date | None = None
 
 
 @dataclass
@@ -69,6 +77,7 @@ class Threads:
                 if parse_id(rid) is None:
                     continue
                 received = rec.get("received")
+                deadline_cell = rec.get("client deadline")
                 threads.requests[rid] = Known(
                     rid,
                     str(rec.get("from") or "").strip().lower(),
@@ -76,6 +85,10 @@ class Threads:
                     received if isinstance(received, datetime) else None,
                     str(rec.get("status") or "").strip() not in CLOSED,
                     str(rec.get("type") or "").strip(),
+                    str(rec.get("client") or "").strip(),
+                    str(rec.get("certificate holder") or "").strip(),
+                    False,
+                    deadline_cell.date() if isinstance(deadline_cell, datetime) else None,
                 )
                 if not is_blank(rec.get("source")):
                     threads.add_key(str(rec.get("source")).strip(), rid)
@@ -90,29 +103,32 @@ class Threads:
                         threads.add_key(key, rid)
         return threads
 
-    def find(
-        self, parsed: Parsed, sender: str, policy: str, kind: str, received: datetime
-    ) -> tuple[str, str]:
+    def find(self, parsed: Parsed, ask: Known, words: str) -> tuple[str, str]:
         """(request ID, how) for a message that belongs to a known request, else ("", "").
-        Besides replies and tagged subjects, a message joins an open request from the same
-        sender naming the same policy, of the same type, within 7 days."""
+        Besides replies and tagged subjects, a client's message joins their open request
+        of the same kind within THREAD_DAYS when it names the same policy or holder, or
+        reads as a follow-up ("any update", "I left a voicemail", "changed to the 18th")."""
         tag = _TAG.search(parsed.subject)
         if tag:
             return format_id(parse_id(tag.group(1).upper()) or 0), "its subject's tag"
         for key in reversed(parsed.in_reply_to):
             if key in self.by_message:
                 return self.by_message[key], "In-Reply-To/References"
-        if policy:
-            for known in reversed(list(self.requests.values())):
-                if (
-                    known.open
-                    and known.kind == kind
-                    and known.sender == sender
-                    and policy_key(known.policy) == policy_key(policy)
-                    and known.received is not None
-                    and timedelta(0) <= received - known.received <= timedelta(days=THREAD_DAYS)
-                ):
-                    return known.id, "same sender and policy within 7 days"
+        if not ask.client or ask.received is None:
+            return "", ""
+        for known in reversed(list(self.requests.values())):
+            if not (known.open and known.client == ask.client and known.kind == ask.kind):
+                continue
+            if known.received is None or not (
+                timedelta(0) <= ask.received - known.received <= timedelta(days=THREAD_DAYS)
+            ):
+                continue
+            same_policy = bool(ask.policy) and policy_key(known.policy) == policy_key(ask.policy)
+            same_holder = bool(ask.holder) and ask.holder.lower() == known.holder.lower()
+            if same_policy and known.sender == ask.sender:
+                return known.id, "same sender and policy"
+            if (same_policy or same_holder or not ask.policy) and _FOLLOW_UP.search(words):
+                return known.id, "the same client's follow-up"
         return "", ""
 
     def add(self, known: Known, key: str) -> None:
@@ -148,6 +164,7 @@ class Understanding:
     thread_of: str = ""  # the request this message belongs to
     thread_how: str = ""
     ignore: str = ""  # why it makes no request (an automatic reply, bulk mail)
+    unsure: tuple[str, ...] = ()  # fields guessed from weak evidence: a CSR should check
 
     @property
     def new_request(self) -> bool:
@@ -165,6 +182,7 @@ class Understanding:
             "complex": self.complex,
             "new_request": self.new_request,
             "missing": list(self.missing),
+            "unsure": list(self.unsure),
             "summary": self.summary,
             "from": self.sender,
             "known_contact": self.known_contact,
@@ -178,73 +196,225 @@ class Understanding:
         }
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """A message as intake reads it: the channel, the words, the caller."""
+
+    channel: Channel
+    subject: str  # what the sender wrote as a subject ("" for a phone notification)
+    text: Text
+    call: Call | None
+    sender: str  # the address, or the caller's number
+
+
+def _read(parsed: Parsed, directory: Directory) -> _Reading:
+    channel = _channel(parsed, directory)
+    if channel is Channel.EMAIL:
+        text = own_words(parsed.body, parsed.subject)
+        return _Reading(channel, bare_subject(parsed.subject), text, None, parsed.sender)
+    said = spoken(parsed.body)
+    phone = caller(parsed.sender, parsed.sender_name, parsed.subject, parsed.body, said)
+    call = Call(phone, duration_of(f"{parsed.subject}\n{parsed.body}"), said)
+    return _Reading(channel, "", Text(said), call, phone or parsed.sender)
+
+
+def _channel(parsed: Parsed, directory: Directory) -> Channel:
+    for kind, channel in ((VOICEMAIL, Channel.VOICEMAIL), (TEXT, Channel.TEXT)):
+        for rule in directory.owner_rules(kind):
+            if any(
+                p.regex.search(parsed.sender) or p.regex.search(parsed.subject)
+                for p in rule.patterns
+            ):
+                return channel
+    return channel_of(parsed.sender, parsed.subject, parsed.body)
+
+
+def _client(parsed: Parsed, reading: _Reading, directory: Directory) -> Match | None:
+    text = reading.text
+    named = f"{reading.subject}\n{text.main}\n{text.signature}\n{parsed.sender_name}"
+    if reading.call is not None:
+        named += f"\n{parsed.subject}"  # the caller ID's name
+    policies = [f.policy for f in policies_in(f"{named}\n{text.quoted}", directory)]
+    sender = parsed.sender if reading.channel is Channel.EMAIL else ""
+    phone = reading.call.phone if reading.call else ""
+    signed = f"{text.signature}\n{parsed.sender_name}"
+    match = match_client(sender, phone, policies, named, directory, signed)
+    if match is None and (parsed.auto_reply or parsed.attached):
+        for address in addresses_in(f"{parsed.body}\n{parsed.attached}"):  # a bounce's recipient
+            if (match := match_client(address, "", [], "", directory)) is not None:
+                break
+        if match is None:
+            found = [f.policy for f in policies_in(parsed.attached, directory)]
+            match = match_client("", "", found, "", directory)
+    return match
+
+
+_THANKS = re.compile(r"(?i)\b(thank|thanks|thx|gracias|merci|appreciate)\b")
+_THANKING = re.compile(
+    r"(?i)\b(thank\s+you(?:\s+so\s+much)?(?:\s+for\s+[^.!?]*)?|thanks(?:\s+(?:so\s+much|again))?|"
+    r"thx|many\s+thanks|(?:muchas\s+)?gracias(?:\s+por\s+[^.!?]*)?|i\s+appreciate\s+[^.!?]*)"
+)
+_PHISH = re.compile(
+    r"(?i)\b(verify\s+your\s+(?:login|account|identity|credentials)|re-?verif\w*|"
+    r"sign\s+in\s+with\s+your|password|credentials|suspended|shared\s+(?:a\s+)?(?:file|document)s?\s+with\s+you|"
+    r"link\s+will\s+expire|click\s+(?:here|below)\s+to|unusual\s+activity|on\s+hold)\b"
+)
+_PITCH = re.compile(
+    r"(?i)\b(agencies\s+like\s+yours|your\s+agency|leads?\b|15-?\s*minute\s+call|quick\s+call|"
+    r"book\s+a\s+(?:call|demo|time)|schedule\s+a\s+(?:call|demo)|grow\s+your|partner\s+success|"
+    r"rather\s+not\s+hear\s+from\s+me|no\s+thanks|case\s+study|free\s+trial|our\s+platform)\b"
+)
+_NEWSLETTER = re.compile(
+    r"(?i)\b(view\s+(?:this\s+email\s+)?(?:in|on)\s+(?:your\s+|a\s+)?(?:web\s+)?browser|"
+    r"you(?:\s+are|'re)\s+receiving\s+this|(?:because|since)\s+you\s+(?:subscribed|signed\s+up|opted\s+in)|"
+    r"unsubscribe|manage\s+(?:your\s+)?(?:email\s+)?(?:preferences|subscriptions?)|"
+    r"update\s+your\s+(?:email\s+)?preferences|opt[\s-]out|mailing\s+list|read\s+more|"
+    r"darse\s+de\s+baja|cancelar\s+(?:la\s+)?suscripci[óo]n|forward\s+to\s+a\s+friend)\b"
+)
+
+
+def _not_a_request(parsed: Parsed, words: str, kind: str, scores: dict[str, float]) -> str:
+    """Why the message makes no request, by its shape; "" when it is one."""
+    if parsed.auto_reply or parsed.bulk:
+        return parsed.auto_reply or parsed.bulk
+    body = f"{parsed.subject}\n{parsed.body}"
+    lures = len({m.group(0).lower() for m in _PHISH.finditer(body)})
+    if (parsed.suspicious and lures) or lures >= 3:
+        return f"looks like phishing ({parsed.suspicious or 'credential lure'})"
+    if len({m.group(0).lower() for m in _PITCH.finditer(body)}) >= 2:
+        return "a sales pitch to the agency"
+    if len(_NEWSLETTER.findall(body)) >= 2:
+        return "a newsletter"
+    asks = [s for s in sentences(words) if is_ask(_THANKING.sub(" ", s))]
+    if _THANKS.search(words) and not asks and len(words) < 600 and max(scores.values()) < 6:
+        return "a thank-you, no request"
+    return ""
+
+
 def understand(
     parsed: Parsed, directory: Directory, threads: Threads, zone: ZoneInfo
 ) -> Understanding:
     """Everything intake can tell about one message."""
-    channel = channel_of(parsed.sender, parsed.subject, directory)
-    call: Call | None = None
-    subject = parsed.subject
-    if channel is Channel.VOICEMAIL:
-        call = voicemail(parsed.subject, parsed.body)
-        words, signature, subject = call.words, "", ""
-    elif channel is Channel.TEXT:
-        call = text_message(parsed.sender, parsed.body)
-        words, signature, subject = call.words, "", ""
-    else:
-        own = own_words(parsed.body)
-        words, signature = own.main, own.signature
-    about = f"{subject}\n{words}"
-    found = policy_numbers(about, directory.policy_keys)
-    phone = call.phone if call else ""
-    match = match_client(
-        parsed.sender if channel is Channel.EMAIL else "",
-        phone,
-        found,
-        f"{about}\n{signature}\n{parsed.sender_name}",
-        directory,
-    )
+    reading = _read(parsed, directory)
+    text, subject = reading.text, reading.subject
+    words = text.main
+    match = _client(parsed, reading, directory)
     account = match.account if match else None
-    policy = pick_policy(found, account, about, directory)
-    kind = classify(subject, words, directory)
+    about = f"{subject}\n{words}"
+    verdict = classify(subject, words, directory, reply=is_reply(parsed.subject))
+    kind = verdict.kind
+    ignore = _not_a_request(parsed, words, kind, verdict.body)
+    if ignore:
+        kind = "Other"
     sent = parsed.received.astimezone(zone).date()
-    holder = certificate_holder(words) if kind == "COI" else ""
-    due = deadline(about, sent)
-    effective = effective_date(about, sent)
-    known_contact = bool(match and (match.by in ("address", "domain", "phone")))
-    sender = phone or parsed.sender
-    written = policy if found else ""  # a policy the sender wrote, not one intake inferred
-    wall_clock = parsed.received.astimezone(zone).replace(tzinfo=None)  # as the sheet holds it
-    thread_of, how = threads.find(parsed, sender, written, kind, wall_clock)
-    if call is not None and channel is Channel.VOICEMAIL:
-        head = f"Voicemail {call.duration} from {call.phone or 'unknown number'}".replace("  ", " ")
-        summary = plain_line(f"{head}: {call.words}")
-    elif call is not None:
-        summary = plain_line(f"Text from {call.phone or parsed.sender}: {call.words}")
+    found = policies_in(about, directory, account)
+    policy = pick(found, account)
+    holder, holder_sure = (
+        holder_of(words, subject, account.name if account else "") if kind == "COI" else ("", True)
+    )
+    found_dates = timeline(sentences(about), sent)
+    due_when = None if ignore else deadline_when(found_dates, sent, kind)
+    due = due_when.day if due_when else None
+    complex_ = is_complex(kind, subject, words, directory) if not ignore else False
+    wall_clock = parsed.received.astimezone(zone).replace(tzinfo=None)
+    asked = Known(
+        "",
+        reading.sender,
+        policy,
+        wall_clock,
+        True,
+        kind,
+        account.name if account else "",
+        holder,
+        complex_,
+        due,
+    )
+    thread_of, how = ("", "") if ignore else threads.find(parsed, asked, words)
+    unsure: list[str] = []
+    if thread_of:  # a follow-up: what it does not say, its request and the quoted text say
+        original = threads.requests.get(thread_of)
+        quoted = text.quoted
+        if original is not None:
+            kind = original.kind or kind
+            if not account and original.client:
+                account = directory.account(original.client)
+        if not policy:
+            policy = pick(policies_in(quoted, directory, account), account)
+        if kind == "COI" and not holder:
+            holder = certificate_holder(quoted, "", account.name if account else "") or (
+                original.holder if original else ""
+            )
+        complex_ = (
+            complex_
+            or is_complex(kind, "", quoted, directory)
+            or bool(original and original.complex)
+        )
+    elif not policy and (text.quoted or parsed.attached):
+        policy = pick(policies_in(f"{text.quoted}\n{parsed.attached}", directory, account), account)
+    if not ignore:  # what a CSR should look at before trusting the cell
+        if verdict.margin < 2.0 and not thread_of:
+            unsure.append("Type")
+        if match is not None and match.by == "name":
+            unsure.append("Client")
+        named = next((f for f in found if f.policy == policy), None)
+        if named is not None and (named.account is None or (account and named.account != account)):
+            unsure.append("Policy #")  # not one of the client's policies in Accounts
+        if holder and not holder_sure:
+            unsure.append("Certificate Holder")
+        if due_when is not None and due_when.role in ("bare", "event"):
+            unsure.append("Client Deadline")
+    if reading.call is not None and reading.channel is Channel.VOICEMAIL:
+        head = f"Voicemail {reading.call.duration} from {reading.call.phone or 'unknown number'}"
+        summary = plain_line(f"{' '.join(head.split())}: {reading.call.words}")
+    elif reading.call is not None:
+        summary = plain_line(
+            f"Text from {reading.call.phone or parsed.sender}: {reading.call.words}"
+        )
     else:
-        summary = plain_line(subject) if subject else plain_line(" ".join(words.split()[:16]))
+        summary = (
+            plain_line(parsed.subject)
+            if parsed.subject
+            else plain_line(" ".join(words.split()[:16]))
+        )
     u = Understanding(
         parsed=parsed,
-        channel=channel,
-        sender=sender,
+        channel=reading.channel,
+        sender=reading.sender,
         summary=summary or "(no subject)",
         type=kind,
-        complex=is_complex(about, directory),
+        complex=complex_,
         client=account.name if account else "",
-        matched_by=match.by if match else "",
-        known_contact=known_contact,
+        matched_by=match.by if match else ("thread" if account else ""),
+        known_contact=bool(match and match.by in ("address", "domain", "phone")),
         policy=policy,
         holder=holder,
         deadline=due,
-        effective=effective,
+        effective=effective_of(found_dates),
         missing=(),
         words=words,
-        call=call,
+        call=reading.call,
         thread_of=thread_of,
         thread_how=how,
-        ignore=parsed.auto_reply or parsed.bulk,
+        ignore=ignore,
+        unsure=tuple(unsure),
     )
     return replace(u, missing=missing_for(u, directory))
+
+
+def known_from(request_id: str, u: Understanding, received: datetime | None) -> Known:
+    """What threading remembers of a request intake just made, for the messages after it."""
+    return Known(
+        request_id,
+        u.sender,
+        u.policy,
+        received,
+        True,
+        u.type,
+        u.client,
+        u.holder,
+        u.complex,
+        u.deadline,
+    )
 
 
 def missing_for(u: Understanding, directory: Directory) -> tuple[str, ...]:
