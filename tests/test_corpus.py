@@ -1,104 +1,112 @@
-"""Intake on a labelled corpus of realistic messages (tests/corpus/, labels.csv).
+"""Intake scored on labelled inboxes, as `python -m benchmarks.intake_accuracy` scores it.
 
-The messages were written for these tests: certificates, endorsements, billing, claims,
-renewals and cancellations from twelve clients, with signatures, forwards, quoted replies,
-Outlook reply blocks, HTML-only mail, voicemail and text notifications, automatic replies, bulk
-mail, and deadlines in many wordings. `inspect --json` reads them in order, as a cycle would.
+tests/corpus/ is this project's own labelled inbox (75 messages). ../shared/corpus/ holds
+the development halves of two other agencies' inboxes, read from where they are and never
+copied here: the tests that score them skip when the folder is absent (a fresh clone of the
+project alone). The bars are the issue's, on every inbox: a rule written for one message
+would not hold them on the others, nor on the held-out halves they stand for.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
+import io
 import json
+import os
+import sysconfig
 from pathlib import Path
 
 import pytest
 
+from benchmarks.intake_accuracy import FIELDS, Score, score
 from sheets_ops.cli import main
 
-CORPUS = Path(__file__).parent / "corpus"
-LABELS = list(csv.DictReader((CORPUS / "labels.csv").read_text("utf-8").splitlines()))
+HERE = Path(__file__).parent
+SHARED = HERE.parent.parent / "shared" / "corpus"
+INBOXES = {
+    "tests/corpus": (HERE / "corpus", "America/Chicago"),
+    "keystone": (SHARED / "keystone", "America/New_York"),
+    "sandhill": (SHARED / "sandhill", "America/Denver"),
+}
+BARS = {
+    "type": 92,
+    "client": 95,
+    "policy_number": 92,
+    "deadline": 88,
+    "complex": 92,
+    "certificate_holder": 85,
+    "channel": 97,
+    "new_request": 97,
+}
+_SCORES: dict[str, Score] = {}
 
 
-@pytest.fixture(scope="module")
-def answers(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, object]]:
-    import contextlib
-    import io
-    import os
+def scored(name: str) -> Score:
+    folder, zone = INBOXES[name]
+    if not (folder / "expected.jsonl").is_file():
+        pytest.skip(f"{folder} is not here (the shared corpus sits beside the project)")
+    if name not in _SCORES:
+        cwd = os.getcwd()
+        os.chdir(HERE.parent)  # no tracker: the folder's accounts.csv is all intake knows
+        try:
+            _SCORES[name] = score(folder, zone)
+        finally:
+            os.chdir(cwd)
+    return _SCORES[name]
 
-    cwd = os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("nowhere"))  # no tracker here: the CSV is all it knows
+
+def test_our_corpus_is_big_and_varied_enough() -> None:
+    rows = [json.loads(line) for line in (HERE / "corpus" / "expected.jsonl").open()]
+    assert len(rows) >= 60
+    assert {r["channel"] for r in rows} == {"email", "voicemail", "text"}
+    kinds = {r["type"] for r in rows}
+    assert kinds >= {"COI", "Endorsement", "Billing", "Claim", "Renewal", "Cancellation", "Other"}
+    assert sum(r["deadline"] is not None for r in rows) >= 20
+    assert sum(not r["new_request"] for r in rows) >= 10
+    assert sum(r["certificate_holder"] is not None for r in rows) >= 15
+    names = sorted(p.name for p in (HERE / "corpus" / "messages").glob("*.eml"))
+    assert names == [r["file"] for r in rows]
+
+
+@pytest.mark.parametrize("inbox", list(INBOXES))
+@pytest.mark.parametrize("field", FIELDS)
+def test_each_field_meets_its_bar_on_each_inbox(inbox: str, field: str) -> None:
+    result = scored(inbox)
+    misses = [m for m in result.misses if f": {field} " in m]
+    print("\n".join(misses))
+    assert result.percent(field) >= BARS[field], misses
+
+
+def _cpython_email_data() -> list[Path]:
+    folder = Path(sysconfig.get_paths()["stdlib"]) / "test" / "test_email" / "data"
+    return sorted(folder.glob("msg_*.txt"))
+
+
+@pytest.mark.parametrize("source", ["shared corpus", "CPython email test data"])
+def test_every_message_gives_a_result_or_one_clear_line(source: str, tmp_path: Path) -> None:
+    if source == "shared corpus":
+        files = sorted(SHARED.glob("*/messages/*.eml"))
+    else:
+        files = _cpython_email_data()
+    if not files:
+        pytest.skip(f"no {source} on this machine")
     out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            code = main(
-                [
-                    "inspect",
-                    "--json",
-                    "--accounts",
-                    str(CORPUS / "accounts.csv"),
-                    *[str(CORPUS / row["file"]) for row in LABELS],
-                ]
-            )
-    finally:
-        os.chdir(cwd)
-    assert code == 0
-    return [json.loads(line) for line in out.getvalue().splitlines()]
-
-
-def got(answer: dict[str, object], field: str) -> str:
-    value = answer[field]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def accuracy(answers: list[dict[str, object]], field: str, only_new: bool) -> float:
-    rows = [
-        (a, r)
-        for a, r in zip(answers, LABELS, strict=True)
-        if not only_new or r["new_request"] == "true"
-    ]
-    wrong = [(r["file"], r[field], got(a, field)) for a, r in rows if got(a, field) != r[field]]
-    for file, want, have in wrong:
-        print(f"{file}: {field} want {want!r} got {have!r}")
-    return 1 - len(wrong) / len(rows)
-
-
-def test_the_corpus_is_big_and_varied_enough() -> None:
-    assert len(LABELS) >= 60
-    assert {r["channel"] for r in LABELS} == {"email", "voicemail", "text"}
-    assert {r["type"] for r in LABELS} >= {
-        "COI",
-        "Endorsement",
-        "Billing",
-        "Claim",
-        "Renewal",
-        "Cancellation",
-        "Other",
-    }
-    assert sum(r["deadline"] != "" for r in LABELS) >= 20
-    assert sum(r["new_request"] == "false" for r in LABELS) >= 10
-
-
-def test_one_answer_per_message_in_order(answers: list[dict[str, object]]) -> None:
-    assert [Path(str(a["file"])).name for a in answers] == [r["file"] for r in LABELS]
-
-
-@pytest.mark.parametrize(
-    ("field", "bar"),
-    [("type", 0.95), ("client", 0.95), ("policy_number", 0.95), ("deadline", 0.90)],
-)
-def test_fields_of_new_requests_are_right(
-    answers: list[dict[str, object]], field: str, bar: float
-) -> None:
-    score = accuracy(answers, field, only_new=True)
-    print(f"{field}: {score:.1%}")
-    assert score >= bar
-
-
-@pytest.mark.parametrize("field", ["new_request", "channel"])
-def test_every_message_is_new_or_not_and_on_its_channel(
-    answers: list[dict[str, object]], field: str
-) -> None:
-    assert accuracy(answers, field, only_new=False) == 1.0
+    with (
+        contextlib.chdir(tmp_path),
+        contextlib.redirect_stderr(io.StringIO()) as err,
+        contextlib.redirect_stdout(out),
+    ):
+        main(
+            [
+                "inspect",
+                "--json",
+                "--accounts",
+                str(HERE / "corpus" / "accounts.csv"),
+                *map(str, files),
+            ]
+        )
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert len(answers) == len(files)  # one line each, in order
+    assert "Traceback" not in err.getvalue()
+    for answer in answers:
+        assert "type" in answer or (answer["error"] and "\n" not in answer["error"])
