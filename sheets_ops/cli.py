@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
@@ -53,6 +54,7 @@ examples:
   sheets-ops inspect inbox/*.eml
   sheets-ops inspect --json message.eml
   sheets-ops inspect --accounts accounts.csv --json a.eml b.eml     one JSON object per line
+  sheets-ops inspect --time-zone America/New_York --accounts accounts.csv inbox/*.eml
 
 Shows what intake understands of each message (channel, type, client, policy number,
 certificate holder, deadline, complexity, whether it is a new request, what is missing),
@@ -245,6 +247,15 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone; use an IANA name like America/New_York"
+        ) from None
+
+
 def _parse_day(text: str) -> date:
     try:
         return date.fromisoformat(text.strip())
@@ -383,7 +394,9 @@ def _run_idle(one_cycle: Callable[[datetime], bool], wait: Callable[[float], boo
 def cmd_inspect(args: argparse.Namespace) -> int:
     from sheets_ops.inspect import inspect_files
 
-    return inspect_files(args.files, accounts=args.accounts, as_json=args.json, say=_stderr)
+    return inspect_files(
+        args.files, accounts=args.accounts, as_json=args.json, say=_stderr, zone=args.time_zone
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -509,6 +522,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--accounts", type=Path, metavar="CSV", help="accounts to match clients against"
     )
     inspect.add_argument("--json", action="store_true", help="one JSON object per line")
+    inspect.add_argument(
+        "--time-zone",
+        type=_parse_zone,
+        metavar="ZONE",
+        default=None,
+        help="the agency's time zone, for dates like 'tomorrow' (default: the tracker's "
+        "Settings, else America/Chicago)",
+    )
 
     demo = command("demo", cmd_demo, "build a sample agency and run a cycle on it", DEMO_EXAMPLES)
     demo.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")

@@ -15,7 +15,7 @@ from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import local
 from sheets_ops.rules.message import MessageError, parse_message
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.rules.understand import Known, Threads, Understanding, understand
+from sheets_ops.rules.understand import Threads, Understanding, known_from, understand
 from sheets_ops.sync import open_tracker
 from sheets_ops.sync.tracker import Snapshot, TrackerError
 
@@ -50,6 +50,8 @@ def describe(name: str, u: Understanding) -> str:
     ]
     if u.missing:
         lines.append(f"  missing: {'; '.join(u.missing)}")
+    if u.unsure:
+        lines.append(f"  check: {', '.join(u.unsure)} (read from weak evidence)")
     if u.parsed.attachments:
         lines.append("  attachments: " + ", ".join(a.name for a in u.parsed.attachments))
     if u.parsed.notes:
@@ -64,16 +66,17 @@ def inspect_files(
     as_json: bool = False,
     say: Callable[[str], None] = print,
     now: datetime | None = None,
+    zone: ZoneInfo | None = None,
 ) -> int:
     """Print what intake makes of each file, in order. Returns 1 when a file was unreadable."""
     snapshot = _tracker_snapshot(say, needed=accounts is None)
     if snapshot is not None:
         directory = directory_.from_snapshot(snapshot)
         threads = Threads.from_snapshot(snapshot)
-        zone = read_settings(snapshot).zone
+        zone = zone or read_settings(snapshot).zone
     else:
         directory, threads = directory_.Directory(), Threads()
-        zone = ZoneInfo(SETTING_DEFAULTS["Time Zone"][0])
+        zone = zone or ZoneInfo(SETTING_DEFAULTS["Time Zone"][0])
     if accounts is not None:
         try:
             directory = directory_.from_accounts_csv(accounts, directory)
@@ -85,19 +88,24 @@ def inspect_files(
         try:
             raw = path.read_bytes()
             parsed = parse_message(raw, None, now)
-        except (OSError, MessageError) as e:
+            u = understand(parsed, directory, threads, zone)
+        except Exception as e:  # one file, however broken, is one line: never a traceback
             failed += 1
-            reason = e.strerror if isinstance(e, OSError) else str(e)
+            if isinstance(e, OSError):
+                reason = f"cannot read it ({e.strerror})"
+            elif isinstance(e, MessageError):
+                reason = str(e)
+            else:
+                reason = f"could not be read ({type(e).__name__}: {e})"
             if as_json:
                 print(json.dumps({"file": str(path), "error": reason}))
             else:
                 print(f"{path}: cannot be a request: {reason}")
             continue
-        u = understand(parsed, directory, threads, zone)
         if u.new_request:  # later files may reply to this one
             pending = f"(file {n})"
             received = local(parsed.received, zone)
-            threads.add(Known(pending, u.sender, u.policy, received, True, u.type), parsed.source)
+            threads.add(known_from(pending, u, received), parsed.source)
         if as_json:
             print(json.dumps({"file": str(path), **u.as_json()}, ensure_ascii=False))
         else:
