@@ -157,7 +157,13 @@ class Sample:
     subject: str
     body: str
     html: bool = False
-    reply_to: int = 0  # the sample this one answers
+    reply_to: int = 0  # the sample this one answers (its In-Reply-To)
+    follows: int = 0  # the sample a text or call without headers follows up on
+
+    @property
+    def follow_up(self) -> bool:
+        """Whether intake should join this one to an earlier request rather than add a row."""
+        return bool(self.reply_to or self.follows)
 
 
 SAMPLES = [
@@ -220,6 +226,7 @@ SAMPLES = [
         "+13125550198@txt.sms-gateway.example",
         "SMS from +1 312-555-0198",
         "hey its Jen from brightline, did the riverside cert go out? GC is asking",
+        follows=1,
     ),
     Sample(
         "2026-11-17 13:05",
@@ -249,6 +256,7 @@ SAMPLES = [
         "New voicemail from (630) 555-0133",
         'Voicemail from (630) 555-0133 at 9:08 AM\nLength: 0:58\n\n"Hi, Luis at Cedar '
         "Ridge again, the adjuster hasn't called. Claim from yesterday. Please call back.\"",
+        follows=6,
     ),
     Sample(
         "2026-11-18 11:45",

@@ -53,9 +53,9 @@ def test_the_demo_builds_a_sample_agency_and_captures_every_message(
 ) -> None:
     code, out, _err = run(capsys, "demo")
     assert code == 0
-    fresh = [s for s in SAMPLES if not s.reply_to]  # a reply joins its request
+    fresh = [s for s in SAMPLES if not s.follow_up]  # a follow-up joins its request
     assert f"Demo agency ready: demo/tracker.xlsx ({len(fresh)} requests)" in out
-    assert "1 follow-up," in out
+    assert f"{len(SAMPLES) - len(fresh)} follow-ups," in out
     wb = load_workbook(agency / "demo" / "tracker.xlsx")
     for spec in TABS:
         assert [c.value for c in wb[spec.name][1]][: len(spec.headers)] == list(spec.headers)

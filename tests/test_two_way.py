@@ -90,6 +90,7 @@ FULL = os.environ.get("SHEETS_OPS_CAMPAIGN_ROUNDS", "3") != "3"
 CATCH_UP = (20_000, None, None) if FULL else (4_000, 400_000, 6)
 
 
+@pytest.mark.campaign
 def test_an_imported_sheet_catches_up_in_bounded_cycles_and_new_mail_lands_at_once(
     google_tracker: GoogleTracker, sheets_api: FakeSheets, inbox: FolderMailbox, drop: Drop
 ) -> None:

@@ -205,7 +205,7 @@ def test_libreoffice_opens_the_demo_workbook_with_every_tab_and_row(tmp_path: Pa
     for spec in TABS:
         assert tables[spec.name][0][: len(spec.headers)] == list(spec.headers)
     requests_seen = tables["Requests"][1:]
-    assert len(requests_seen) == len([s for s in SAMPLES if not s.reply_to])
+    assert len(requests_seen) == len([s for s in SAMPLES if not s.follow_up])
     assert requests_seen[0][:3] == ["REQ-000001", "2026-11-16 08:12", "Email"]
 
 
