@@ -19,8 +19,8 @@ from pathlib import Path
 
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import TABS
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.tracker import Batch, NewRow
 from sheets_ops.sync.xlsx import XlsxTracker
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)

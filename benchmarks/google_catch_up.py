@@ -27,9 +27,9 @@ import responses
 from benchmarks.google_calls import key_file
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.google import open_google
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.tracker import Batch, NewRow
 from tests.conftest import make_eml
 from tests.fake_sheets import MAX_PAYLOAD, FakeSheets
 

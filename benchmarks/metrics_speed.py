@@ -20,8 +20,8 @@ from sheets_ops.model import ARCHIVE, TABS
 from sheets_ops.reports.metrics import compute
 from sheets_ops.reports.weekly import build, week_before
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Batch, NewRow, Snapshot
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Batch, NewRow, Snapshot
 
 NOW = datetime(2026, 11, 30, 10, 0)
 TYPES = ["COI", "Endorsement", "Billing", "Claim", "Renewal", "Cancellation", "Other"]

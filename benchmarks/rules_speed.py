@@ -20,8 +20,8 @@ from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import HUMAN_COLUMNS, cell_text, review
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Batch, NewRow, check_tab
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Batch, NewRow, check_tab
 
 NOW = datetime(2026, 11, 30, 10, 0)
 TYPES = ["COI", "Endorsement", "Billing", "Claim", "Renewal", "Cancellation", "Other"]

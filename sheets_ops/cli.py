@@ -23,11 +23,12 @@ from sheets_ops.jobs import Jobs
 from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.reports.emails import render
 from sheets_ops.rules.review import Escalation
+from sheets_ops.sheet import TrackerError, check_tab
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import Tracker, TrackerError, check_tab
+from sheets_ops.sync.tracker import Tracker
 
 MAIN_HELP = """\
 Keep an insurance agency's service requests in the spreadsheet it already uses.

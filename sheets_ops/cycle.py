@@ -30,10 +30,7 @@ from sheets_ops.rules.intake import IntakePlan, local, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
 from sheets_ops.rules.review import HUMAN_COLUMNS, Review, review, team_from
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
-from sheets_ops.sync.outbox import Delivery, Outbox, Outcome, Proof, Settled
-from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import (
+from sheets_ops.sheet import (
     ADDED,
     PRESENT,
     Batch,
@@ -41,14 +38,16 @@ from sheets_ops.sync.tracker import (
     NewRow,
     Snapshot,
     Tab,
-    Tracker,
-    WriteReport,
     as_moment,
     cell_text,
     check_tab,
     header_problems,
     normalize_header,
 )
+from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
+from sheets_ops.sync.outbox import Delivery, Outbox, Outcome, Proof, Settled
+from sheets_ops.sync.state import StateDir
+from sheets_ops.sync.tracker import Tracker, WriteReport
 
 DEFAULT_SENDER = "service@localhost"  # MAIL_FROM, when it is not set
 

@@ -28,9 +28,9 @@ from sheets_ops.model import (
     TabSpec,
 )
 from sheets_ops.rules.message import message_id_of
+from sheets_ops.sheet import Batch, NewRow, Snapshot
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
-from sheets_ops.sync.tracker import Batch, NewRow, Snapshot
 from sheets_ops.sync.transport import FolderTransport
 from sheets_ops.sync.xlsx import XlsxTracker
 

@@ -12,9 +12,9 @@ from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
 from sheets_ops.model import TABS
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Snapshot, TrackerError, header_problems
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
 from sheets_ops.sync.mailbox import FolderMailbox, MailboxError
-from sheets_ops.sync.tracker import Snapshot, TrackerError, header_problems
 from sheets_ops.sync.transport import SmtpTransport, TransportError
 
 OK, FAIL = "ok  ", "FAIL"

@@ -16,8 +16,8 @@ from sheets_ops.rules.intake import local
 from sheets_ops.rules.message import MessageError, parse_message
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.rules.understand import Threads, Understanding, known_from, understand
+from sheets_ops.sheet import Snapshot, TrackerError
 from sheets_ops.sync import open_tracker
-from sheets_ops.sync.tracker import Snapshot, TrackerError
 
 
 def _tracker_snapshot(say: Callable[[str], None], needed: bool) -> Snapshot | None:

@@ -35,12 +35,13 @@ from sheets_ops.config import Config, ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import CellValue
 from sheets_ops.rules.settings import Settings, read_settings
+from sheets_ops.sheet import TrackerError
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError, MailSource
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import Tracker, TrackerError
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 
 log = logging.getLogger("sheets_ops")

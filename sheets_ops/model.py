@@ -580,3 +580,13 @@ class Request:
 
 _REQUEST_FIELDS = tuple(f.name for f in fields(Request))
 assert len(_REQUEST_FIELDS) == len(REQUESTS.columns)
+
+
+@dataclass(frozen=True)
+class MailItem:
+    """One message as fetched. `ref` says where it lives in its mailbox (a file name, a UID);
+    `arrived` is when the mailbox got it, used when the message has no usable Date."""
+
+    ref: str
+    raw: bytes
+    arrived: datetime | None = None

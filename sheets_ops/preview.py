@@ -16,8 +16,8 @@ from sheets_ops.reports.notify import Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import review
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Snapshot, check_tab
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Snapshot, check_tab
 
 
 def preview(snapshot: Snapshot, now: datetime, folder: Path, sender: str) -> list[Path]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from sheets_ops.model import RENEWALS
 from sheets_ops.rules.renewals import ImportResult, column_map, plan_import
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sync.tracker import Tracker, TrackerError, check_tab
+from sheets_ops.sheet import TrackerError, check_tab
+from sheets_ops.sync.tracker import Tracker
 
 
 def read_export(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:

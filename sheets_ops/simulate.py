@@ -15,8 +15,8 @@ from sheets_ops.model import REQUESTS
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import Escalation, review
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Snapshot, check_tab
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Snapshot, check_tab
 
 
 def simulate(

@@ -9,8 +9,8 @@ from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import Review, review
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Batch, NewRow, check_tab
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Batch, NewRow, check_tab
 
 TEAM = [
     # name, role, on duty, out until, backup

@@ -9,8 +9,9 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from sheets_ops.sheet import Tab
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Tab, Tracker
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 
 Grid = tuple[list[Any], list[list[Any]]]

@@ -8,8 +8,9 @@ from typing import Any
 
 from sheets_ops.cycle import run_cycle
 from sheets_ops.reports.metrics import compute
+from sheets_ops.sheet import Batch, Move, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.tracker import Batch, Move, NewRow, Tracker
+from sheets_ops.sync.tracker import Tracker
 from tests.conftest import make_eml
 from tests.fake_sheets import FakeSheets
 from tests.people import edit_tab, log_rows, set_setting

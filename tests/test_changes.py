@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from sheets_ops.cycle import run_cycle
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import Batch, NewRow, Tracker
+from sheets_ops.sync.tracker import Tracker
 from tests.conftest import make_eml
 from tests.people import log_rows, requests, set_cell
 

@@ -13,9 +13,10 @@ from openpyxl import load_workbook
 
 from sheets_ops.cycle import CycleResult, run_cycle
 from sheets_ops.rules.message import message_id_of
+from sheets_ops.sheet import TrackerError
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Tracker, TrackerError
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import NOW, make_eml, new_tracker
 from tests.people import edit_tab, log_rows, requests, sort_requests

@@ -9,9 +9,10 @@ from pathlib import Path
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import ARCHIVE, DASHBOARD_COLUMNS, DASHBOARD_ROWS, TABS
 from sheets_ops.reports.dashboard import grid
+from sheets_ops.sheet import Batch, CellWrite
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
-from sheets_ops.sync.tracker import Batch, CellWrite, Tracker
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.fake_sheets import FakeSheets
 from tests.people import edit_tab

@@ -32,7 +32,7 @@ from openpyxl import load_workbook
 
 from sheets_ops.model import TABS
 from sheets_ops.rules.message import message_id_of
-from sheets_ops.sync.tracker import Batch, NewRow
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import make_eml
 from tests.people import requests, set_setting

@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sheets_ops.cycle import run_cycle
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.tracker import Batch, NewRow, Tracker
+from sheets_ops.sync.tracker import Tracker
 from tests.conftest import NOW
 from tests.people import add_tab, edit_tab, requests, set_setting
 

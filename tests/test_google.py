@@ -12,10 +12,10 @@ import pytest
 from sheets_ops.config import ConfigError, load
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.sheet import TrackerError
 from sheets_ops.sync import open_tracker
 from sheets_ops.sync.google import GoogleTracker, RetryingHTTPClient, open_google
 from sheets_ops.sync.mailbox import FolderMailbox
-from sheets_ops.sync.tracker import TrackerError
 from tests.conftest import NOW, SERVICE_ACCOUNT, make_eml
 from tests.fake_sheets import KEY, FakeSheets, Formula
 from tests.people import log_rows, requests, set_setting

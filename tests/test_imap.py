@@ -18,9 +18,9 @@ from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules.intake import plan_intake
 from sheets_ops.rules.message import message_id_of
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import check_tab
 from sheets_ops.sync.imap import ImapMailbox
 from sheets_ops.sync.mailbox import MailboxError
-from sheets_ops.sync.tracker import check_tab
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import NOW, make_eml
 from tests.imap_server import (

@@ -13,9 +13,10 @@ import pytest
 
 from sheets_ops.cycle import run_cycle
 from sheets_ops.rules.message import message_id_of
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
-from sheets_ops.sync.tracker import Batch, NewRow, Tracker
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.transport import FolderTransport
 from tests.conftest import NOW, make_eml
 from tests.people import edit_tab, log_rows, requests, set_setting

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sheets_ops.model import TABS
-from sheets_ops.sync.tracker import Batch, NewRow
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.people import set_setting
 

@@ -14,10 +14,10 @@ from aiosmtpd.controller import Controller
 from sheets_ops.cli import main
 from sheets_ops.cycle import CycleResult, run_cycle
 from sheets_ops.model import TABS
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.outbox import Outbox
-from sheets_ops.sync.tracker import Batch, NewRow
 from sheets_ops.sync.transport import SmtpTransport, TransportError
 from tests.imap_server import free_port
 from tests.people import log_rows, set_setting

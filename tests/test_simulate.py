@@ -9,7 +9,7 @@ import pytest
 
 from sheets_ops.cli import main
 from sheets_ops.model import TABS
-from sheets_ops.sync.tracker import Batch, NewRow
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.xlsx import XlsxTracker
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sheets_ops.sync.tracker import Batch, NewRow
+from sheets_ops.sheet import Batch, NewRow
 from tests.office import add, log, look, office, row
 
 FRIDAY_4PM = datetime(2026, 11, 13, 16, 0)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from sheets_ops.model import REQUESTS
-from sheets_ops.sync.tracker import (
+from sheets_ops.sheet import (
     ADDED,
     CONFLICT,
     NOT_WRITTEN,
@@ -16,9 +16,9 @@ from sheets_ops.sync.tracker import (
     CellWrite,
     HeaderError,
     NewRow,
-    Tracker,
     check_tab,
 )
+from sheets_ops.sync.tracker import Tracker
 from tests.people import edit_tab, log_rows, rename_tab, requests, set_cell, sort_requests
 
 

@@ -18,11 +18,12 @@ import pytest
 from sheets_ops.cli import main
 from sheets_ops.cycle import CycleResult, run_cycle
 from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.sheet import Batch, NewRow, TrackerError
 from sheets_ops.sync.google import GoogleTracker, open_google
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.state import StateDir
-from sheets_ops.sync.tracker import Batch, NewRow, Tracker, TrackerError
+from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.transport import SmtpTransport
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import NOW, make_eml

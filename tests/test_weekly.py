@@ -14,10 +14,10 @@ from sheets_ops.cli import main
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import ARCHIVE, TABS
 from sheets_ops.reports.weekly import CHARTS, build, figures, week_before
+from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.outbox import Outbox
-from sheets_ops.sync.tracker import Batch, NewRow
 from sheets_ops.sync.transport import FolderTransport
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.people import edit_tab, log_rows

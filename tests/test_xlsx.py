@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_ops.model import REQUESTS, TABS
-from sheets_ops.sync.tracker import Batch, NewRow, TrackerError
+from sheets_ops.sheet import Batch, NewRow, TrackerError
 from sheets_ops.sync.xlsx import XlsxTracker, lock_files
 from tests.people import edit_tab, requests
 

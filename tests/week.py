@@ -32,7 +32,8 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sync.tracker import Batch, NewRow, Tracker
+from sheets_ops.sheet import Batch, NewRow
+from sheets_ops.sync.tracker import Tracker
 
 D = datetime
 WEEK = (D(2026, 11, 16), D(2026, 11, 23))

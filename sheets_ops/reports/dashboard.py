@@ -20,7 +20,7 @@ from sheets_ops.model import (
 from sheets_ops.reports.metrics import BUCKETS, compute
 from sheets_ops.reports.weekly import Report, figures, week_before
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sync.tracker import Snapshot
+from sheets_ops.sheet import Snapshot
 
 REFRESH = timedelta(minutes=15)  # how stale the Dashboard may get; each refresh is a write
 STAMP = "%Y-%m-%d %H:%M"

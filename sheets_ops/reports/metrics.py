@@ -19,7 +19,7 @@ import pandas as pd
 from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.review import AGE_BUCKETS, CLOSED, FIRST_RESPONSE, age_bucket
-from sheets_ops.sync.tracker import Snapshot, Tab, cell_text
+from sheets_ops.sheet import Snapshot, Tab, cell_text
 
 BUCKETS = AGE_BUCKETS
 

@@ -49,7 +49,7 @@ from sheets_ops.rules.review import (
     team_from,
 )
 from sheets_ops.rules.understand import INFO_REQUESTED
-from sheets_ops.sync.tracker import NewRow, Snapshot, Tab, TrackerError, cell_text
+from sheets_ops.sheet import NewRow, Snapshot, Tab, TrackerError, cell_text
 
 DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (
     "Digest sent",

@@ -16,7 +16,7 @@ from typing import Any
 
 from sheets_ops.reports.metrics import BUCKETS, Metrics, compute
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sync.tracker import Snapshot
+from sheets_ops.sheet import Snapshot
 
 CHARTS = ("volume", "aging", "load", "resolution")
 THIS, LAST = "#1a73e8", "#b0bec5"

@@ -26,7 +26,7 @@ from sheets_ops.model import (
     is_blank,
 )
 from sheets_ops.rules.calls import phone_key
-from sheets_ops.sync.tracker import Snapshot, Tab, header_problems, normalize_header
+from sheets_ops.sheet import Snapshot, Tab, header_problems, normalize_header
 
 _LEGAL = re.compile(
     r"\b(llc|l\.l\.c|inc|incorporated|co|corp|corporation|company|ltd|group|center|the)\b\.?"

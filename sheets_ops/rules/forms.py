@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sheets_ops.model import REQUESTS, CellValue, is_blank
 from sheets_ops.rules.message import plain_line
-from sheets_ops.sync.tracker import Snapshot, Tab, normalize_header
+from sheets_ops.sheet import Snapshot, Tab, normalize_header
 
 PREFIX = "form responses"
 _STAMP_FORMATS = (

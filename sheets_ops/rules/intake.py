@@ -23,6 +23,7 @@ from sheets_ops.model import (
     TEAM,
     CellValue,
     Channel,
+    MailItem,
     Request,
     RequestType,
     Status,
@@ -49,16 +50,7 @@ from sheets_ops.rules.understand import (
     missing_for,
     understand,
 )
-from sheets_ops.sync.mailbox import MailItem
-from sheets_ops.sync.tracker import (
-    Batch,
-    CellWrite,
-    NewRow,
-    Snapshot,
-    Tab,
-    cell_text,
-    header_problems,
-)
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Snapshot, Tab, cell_text, header_problems
 
 REJECTED = "Rejected message"
 CAPTURED = "Captured"

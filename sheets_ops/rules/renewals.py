@@ -25,7 +25,7 @@ from sheets_ops.model import (
 )
 from sheets_ops.rules.directory import Directory, policy_key
 from sheets_ops.rules.review import ESCALATED, Escalation, Member
-from sheets_ops.sync.tracker import Batch, CellWrite, NewRow, Tab, cell_text, normalize_header
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text, normalize_header
 
 STAGES = [s.value for s in Stage]
 OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION = (

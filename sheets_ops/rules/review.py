@@ -33,7 +33,7 @@ from sheets_ops.model import (
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.kinds import is_complex
-from sheets_ops.sync.tracker import (
+from sheets_ops.sheet import (
     Batch,
     CellWrite,
     NewRow,

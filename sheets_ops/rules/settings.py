@@ -8,13 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_ops.model import HOLIDAYS, SETTING_DEFAULTS, SETTINGS
 from sheets_ops.rules.clock import Calendar, CalendarError, parse_days, parse_hours
-from sheets_ops.sync.tracker import (
-    HeaderError,
-    Snapshot,
-    TrackerError,
-    header_problems,
-    normalize_header,
-)
+from sheets_ops.sheet import HeaderError, Snapshot, TrackerError, header_problems, normalize_header
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from sheets_ops.rules.kinds import classify, is_complex
 from sheets_ops.rules.message import Parsed, message_id_of, plain_line
 from sheets_ops.rules.policies import pick, policies_in
 from sheets_ops.rules.text import Text, bare_subject, is_ask, is_reply, own_words, sentences
-from sheets_ops.sync.tracker import Snapshot
+from sheets_ops.sheet import Snapshot
 
 THREAD_DAYS = 10  # a client's follow-up joins their open request of the same kind
 _TAG = re.compile(r"\[(REQ-\d+)\]", re.IGNORECASE)

@@ -51,28 +51,30 @@ from sheets_ops.model import (
     TabSpec,
     is_blank,
 )
-from sheets_ops.sync.tracker import (
-    CHUNK_BYTES,
+from sheets_ops.sheet import (
     NOT_WRITTEN,
     Batch,
-    Chunk,
     Snapshot,
     Tab,
-    TabPlan,
     TrackerError,
+    normalize_header,
+    renamed_as,
+    renamed_line,
+    seed_rows,
+    spec_for,
+)
+from sheets_ops.sync.tracker import (
+    CHUNK_BYTES,
+    Chunk,
+    TabPlan,
     WriteReport,
     chunk_batch,
     fold,
     merge_report,
-    normalize_header,
     part_of,
     plan_batch,
-    renamed_as,
-    renamed_line,
     request_keys,
     runs,
-    seed_rows,
-    spec_for,
     whole,
 )
 

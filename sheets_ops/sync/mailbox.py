@@ -13,26 +13,19 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from sheets_ops.model import MailItem
+
 log = logging.getLogger(__name__)
+
+__all__ = ["MailItem", "MailSource", "MailboxError"]
 
 
 class MailboxError(Exception):
     """The mailbox cannot be used, said in one line that tells how to fix it."""
-
-
-@dataclass(frozen=True)
-class MailItem:
-    """One message as fetched. `ref` says where it lives in its mailbox (a file name, a UID);
-    `arrived` is when the mailbox got it, used when the message has no usable Date."""
-
-    ref: str
-    raw: bytes
-    arrived: datetime | None = None
 
 
 class MailSource(Protocol):

@@ -10,19 +10,16 @@ import copy
 from collections.abc import Sequence
 
 from sheets_ops.model import DASHBOARD, CellValue, TabSpec
-from sheets_ops.sync.tracker import (
+from sheets_ops.sheet import (
     Batch,
     Snapshot,
     Tab,
-    WriteReport,
-    apply_plan,
-    merge_report,
     normalize_header,
-    plan_batch,
     renamed_as,
     renamed_line,
     seed_rows,
 )
+from sheets_ops.sync.tracker import WriteReport, apply_plan, merge_report, plan_batch
 
 
 class MemoryTracker:

@@ -45,21 +45,23 @@ from sheets_ops.model import (
     TabSpec,
     is_blank,
 )
-from sheets_ops.sync.tracker import (
+from sheets_ops.sheet import (
     Batch,
     Snapshot,
     Tab,
-    TabPlan,
     TrackerError,
+    normalize_header,
+    renamed_as,
+    renamed_line,
+    seed_rows,
+)
+from sheets_ops.sync.tracker import (
+    TabPlan,
     WriteReport,
     last_used_row,
     merge_report,
-    normalize_header,
     plan_batch,
-    renamed_as,
-    renamed_line,
     runs,
-    seed_rows,
 )
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
