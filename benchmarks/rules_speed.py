@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta
 
 from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules import directory as directory_
-from sheets_ops.rules.review import HUMAN_COLUMNS, cell_text, review
+from sheets_ops.rules.review import HUMAN_COLUMNS, review
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sheet import Batch, NewRow, check_tab
+from sheets_ops.sheet import Batch, NewRow, cell_text, check_tab
 from sheets_ops.sync.memory import MemoryTracker
 
 NOW = datetime(2026, 11, 30, 10, 0)

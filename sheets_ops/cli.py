@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import re
 import signal
 import sys
@@ -20,10 +21,10 @@ from sheets_ops import __version__, config
 from sheets_ops.config import ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.jobs import Jobs
-from sheets_ops.model import REQUESTS, TABS
+from sheets_ops.model import ESCALATION, REQUESTS, TABS, CellValue
 from sheets_ops.reports.emails import render
-from sheets_ops.rules.review import Escalation
-from sheets_ops.sheet import TrackerError, check_tab
+from sheets_ops.rules.steps import Escalation
+from sheets_ops.sheet import Snapshot, Tab, TrackerError, check_tab
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError
@@ -112,11 +113,13 @@ SIMULATE_EXAMPLES = """\
 examples:
   sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00
   sheets-ops simulate --from 2026-11-30 --to 2026-12-31 --step 4h
+  sheets-ops simulate --from 2026-11-30 --to 2026-12-04T17:00 --ladder draft.csv
 
 Replays the period over the tracker as it is now, under the current Settings and Routing,
 and prints each escalation the ladder would raise, when and to whom. Writes and sends
-nothing: change thresholds in the sheet and run it again before they go live. Times without
-an offset are agency time.
+nothing: change thresholds in the sheet and run it again before they go live, or draft the
+Escalation tab as a CSV (Level,When,Notify) and try it with --ladder first. Times without an
+offset are agency time.
 """
 
 INIT_EXAMPLES = """\
@@ -299,8 +302,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     tracker = open_tracker(cfg, say=_stderr)
     if args.step <= timedelta(0):
         raise ConfigError("--step: must be longer than zero, like 1h or 30m")
+    snapshot = tracker.read()
+    ladder = _ladder_csv(args.ladder) if args.ladder else None
+    if ladder is not None:
+        from sheets_ops.rules.ladder import ladder_from
+        from sheets_ops.rules.team import team_from
+
+        trial = Snapshot({**snapshot.tabs, ESCALATION.name: ladder})
+        for line in ladder_from(trial, team_from(snapshot))[1]:
+            print(f"{args.ladder}: {line}", file=sys.stderr)
     count = 0
-    for moment, escalation in simulate(tracker.read(), args.start, args.end, args.step):
+    for moment, escalation in simulate(snapshot, args.start, args.end, args.step, ladder):
         print(f"{moment:%a %Y-%m-%d %H:%M}  {_escalation_line(escalation)}")
         count += 1
     print(
@@ -308,6 +320,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         "nothing was written or sent"
     )
     return 0
+
+
+def _ladder_csv(path: Path) -> Tab:
+    """An Escalation tab drafted as a CSV with Level, When and Notify headers."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = [list(r) for r in csv.reader(f)]
+    except OSError as e:
+        raise ConfigError(f"--ladder: cannot read {path} ({e.strerror})") from None
+    if not rows:
+        raise ConfigError(f"--ladder: {path} is empty; write Level,When,Notify and one row a level")
+    body: list[list[CellValue]] = [list(r) for r in rows[1:]]
+    return Tab(ESCALATION.name, rows[0], body)
 
 
 def _duration(text: str) -> timedelta:
@@ -513,6 +538,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--to", dest="end", type=_parse_now, required=True, metavar="ISO")
     simulate.add_argument(
         "--step", type=_duration, default=timedelta(hours=1), help="how often to look (default 1h)"
+    )
+    simulate.add_argument(
+        "--ladder",
+        type=Path,
+        metavar="CSV",
+        help="a draft Escalation tab (Level,When,Notify) to try instead of the tracker's",
     )
 
     inspect = command(

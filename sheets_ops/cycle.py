@@ -28,8 +28,9 @@ from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.archive import plan_archive
 from sheets_ops.rules.intake import IntakePlan, local, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
-from sheets_ops.rules.review import HUMAN_COLUMNS, Review, review, team_from
+from sheets_ops.rules.review import HUMAN_COLUMNS, Review, review
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.rules.team import team_from
 from sheets_ops.sheet import (
     ADDED,
     PRESENT,

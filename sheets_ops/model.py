@@ -204,6 +204,26 @@ ROUTING = TabSpec(
     optional=(_h("Close Checklist", "Requests columns to tick before Done, '; '-separated", 36),),
 )
 
+ESCALATION = TabSpec(
+    "Escalation",
+    "the escalation ladder: when each level is raised, and who is told",
+    (
+        _h("Level", "1, 2 or 3", 8),
+        _h("When", "conditions, any of which raises the level, ', or '-separated", 48),
+        _h("Notify", "Owner of the request, a Role, Escalation Recipients, a Name; '; '", 44),
+    ),
+    key="Level",
+    seed=(
+        ("1", "idle ≥ 1× Escalate After Idle, or due soon", "Owner of the request"),
+        (
+            "2",
+            "overdue, idle ≥ 2×, or the client followed up",
+            "Ops Manager; Escalation Recipients",
+        ),
+        ("3", "client deadline passed, or idle ≥ 3×", "Agency Owner"),
+    ),
+)
+
 # Rule kinds (the Rules tab's "Rule" column)
 TYPE, COMPLEX, VOICEMAIL, TEXT, LINE = (
     "Type",
@@ -484,6 +504,7 @@ TABS: tuple[TabSpec, ...] = (
     TEAM,
     ACCOUNTS,
     ROUTING,
+    ESCALATION,
     RULES,
     SETTINGS,
     HOLIDAYS,

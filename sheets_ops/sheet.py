@@ -321,3 +321,29 @@ def as_moment(value: CellValue) -> datetime | None:
         except ValueError:
             return None
     return None
+
+
+def as_day(value: CellValue) -> date | None:
+    """A cell that holds a day: a date, a datetime (its day), or ISO text."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value.strip():
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def as_number(value: CellValue) -> float | None:
+    """A cell that holds a number: a number, or text that reads as one; a tick box is not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value).strip()) if not is_blank(value) else None
+    except ValueError:
+        return None

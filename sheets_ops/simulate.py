@@ -2,7 +2,8 @@
 
 Each step runs the same review as a cycle, at that moment, on an in-memory copy that keeps
 what earlier steps recorded (owners routed, levels raised), so a level shows up once, when
-it would have been raised.
+it would have been raised. A draft ladder (an Escalation tab from a CSV) can stand in for the
+tracker's, to see what an edit would do before anyone is told.
 """
 
 from __future__ import annotations
@@ -11,21 +12,31 @@ import copy
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from sheets_ops.model import REQUESTS
+from sheets_ops.model import ESCALATION, REQUESTS
 from sheets_ops.rules import directory as directory_
-from sheets_ops.rules.review import Escalation, review
+from sheets_ops.rules.review import review
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sheet import Snapshot, check_tab
+from sheets_ops.rules.steps import Escalation
+from sheets_ops.sheet import Snapshot, Tab, check_tab, normalize_header
 from sheets_ops.sync.memory import MemoryTracker
 
 
 def simulate(
-    snapshot: Snapshot, start: datetime, end: datetime, step: timedelta
+    snapshot: Snapshot,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    ladder: Tab | None = None,
 ) -> Iterator[tuple[datetime, Escalation]]:
     """(moment, escalation) for every escalation between `start` and `end`, in order.
-    Naive moments are agency time."""
+    Naive moments are agency time. `ladder`: an Escalation tab to try in place of the
+    tracker's, before it goes live."""
     settings = read_settings(snapshot)
-    copy_ = MemoryTracker(copy.deepcopy(snapshot.tabs))
+    tabs = copy.deepcopy(snapshot.tabs)
+    if ladder is not None:
+        tabs = {t: tab for t, tab in tabs.items() if normalize_header(t) != "escalation"}
+        tabs[ESCALATION.name] = ladder
+    copy_ = MemoryTracker(tabs)
     directory = directory_.from_snapshot(snapshot)
     moment = _wall(start, settings.zone)
     last = _wall(end, settings.zone)

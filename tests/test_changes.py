@@ -99,7 +99,7 @@ def test_losing_the_state_loses_nothing_and_makes_up_nothing(
 def test_a_failed_write_keeps_the_state_so_the_edit_is_seen_again(
     tmp_path: Path, inbox: FolderMailbox, state: StateDir
 ) -> None:
-    from sheets_ops.sync.tracker import TrackerError
+    from sheets_ops.sheet import TrackerError
     from tests.conftest import new_tracker
 
     tracker = new_tracker("xlsx", tmp_path)

@@ -84,7 +84,7 @@ def test_a_message_reusing_another_messages_id_is_a_request_of_its_own(
 def test_a_source_written_by_an_earlier_version_still_counts_as_taken(
     tracker: Tracker, inbox: FolderMailbox, drop: Drop
 ) -> None:
-    from sheets_ops.sync.tracker import Batch, NewRow
+    from sheets_ops.sheet import Batch, NewRow
 
     old = {"ID": "REQ-000001", "Summary": "from before", "Source": "<msg-1@example.com>"}
     tracker.write(Batch(rows=[NewRow("Requests", old)]))

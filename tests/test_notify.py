@@ -314,7 +314,7 @@ def test_the_agencys_own_templates_come_first(
 def test_a_template_folder_that_is_not_there_is_named(
     desk: MemoryTracker, inbox: FolderMailbox, tmp_path: Path
 ) -> None:
-    from sheets_ops.sync.tracker import TrackerError
+    from sheets_ops.sheet import TrackerError
 
     set_setting(desk, "Template Folder", "/no/such/folder")
     with pytest.raises(TrackerError, match='Template Folder "/no/such/folder" is not a folder'):

@@ -18,7 +18,8 @@ import pandas as pd
 
 from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.rules.review import AGE_BUCKETS, CLOSED, FIRST_RESPONSE, age_bucket
+from sheets_ops.rules.history import CLOSED, FIRST_RESPONSE
+from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.sheet import Snapshot, Tab, cell_text
 
 BUCKETS = AGE_BUCKETS

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sheets_ops.model import ARCHIVE, BY_JOB, LOG, REQUESTS
-from sheets_ops.rules.review import CLOSED
+from sheets_ops.rules.history import CLOSED
 from sheets_ops.sheet import Move, NewRow, Snapshot, cell_text, header_problems
 
 ARCHIVED = "Archived"

@@ -24,7 +24,9 @@ from sheets_ops.model import (
     is_blank,
 )
 from sheets_ops.rules.directory import Directory, policy_key
-from sheets_ops.rules.review import ESCALATED, Escalation, Member
+from sheets_ops.rules.history import ESCALATED
+from sheets_ops.rules.steps import Escalation
+from sheets_ops.rules.team import Member
 from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text, normalize_header
 
 STAGES = [s.value for s in Stage]
