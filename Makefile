@@ -20,8 +20,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check sheets_ops tests benchmarks jobs.py
 	$(BIN)/mypy sheets_ops
 
+# The suite runs on every core (pytest-xdist); `make test JOBS=0` runs it in one process.
+JOBS ?= auto
+
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS)
 
 # The campaigns at full length: 10 rounds of kills, 20,000 imported rows on Google (CI runs
 # them shorter inside `make test`: 3 rounds, 4,000 rows).
