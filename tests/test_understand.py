@@ -220,6 +220,19 @@ def test_the_one_ending_in_names_the_clients_policy(directory: Directory) -> Non
     assert u.policy == "CA 5512 0613"
 
 
+def test_a_policy_number_spoken_or_split_across_a_line_is_found(directory: Directory) -> None:
+    spoken = (
+        "You have a new voicemail.\nFrom: (414) 555-0101\n\nTranscription: hi it's Mike, "
+        "it's about policy G L seven seven eight one two three four, please call me back"
+    )
+    u = read(
+        email(spoken, "Voicemail from (414) 555-0101", sender="VM <vm@pbx.example>"), directory
+    )
+    assert u.policy == "GL-7781234"
+    split = "Please send a certificate on our policy GL-\n7781234 to Lakeside Towers LLC."
+    assert read(email(split), directory).policy == "GL-7781234"
+
+
 NOT_POLICIES = [
     "The VIN is 1FTBR1C82MKA12345, please add it.",
     "Claim # 7781299 was opened Monday.",
@@ -438,6 +451,24 @@ NOTIFICATIONS = [
         "voicemail",
         "(414) 555-0101",
     ),
+    (  # Nextiva
+        "Nextiva Voicemail <voicemail@nextiva.example>",
+        "New Voicemail Received",
+        "You have a new voicemail.\n\nCaller: PINECREST PLUMB (414) 555-0101\nMailbox: 200\n"
+        "Duration: 00:41\n\nTranscript: hey it's Mike, need a certificate for Lakeside Towers "
+        "when you get a sec\n",
+        "voicemail",
+        "(414) 555-0101",
+    ),
+    (  # Dialpad
+        "Dialpad <voicemail@dialpad.example>",
+        "New voicemail from +1 414-555-0101",
+        "Pinecrest Plumbing (+1 414-555-0101) left you a voicemail.\n\nVoicemail transcript:\n"
+        "Hi this is Mike, could you send a certificate over for Lakeside Towers.\n\nListen in "
+        "Dialpad",
+        "voicemail",
+        "(414) 555-0101",
+    ),
     (  # a Twilio-style SMS relay
         "SMS Relay <relay@sms-relay.milwaukee-agency.example>",
         "SMS from +14145550101",
@@ -459,7 +490,17 @@ NOTIFICATIONS = [
 @pytest.mark.parametrize(
     ("sender", "subject", "body", "channel", "phone"),
     NOTIFICATIONS,
-    ids=["asterisk", "3cx", "8x8", "vonage", "ooma", "twilio", "email-to-sms"],
+    ids=[
+        "asterisk",
+        "3cx",
+        "8x8",
+        "vonage",
+        "ooma",
+        "nextiva",
+        "dialpad",
+        "twilio",
+        "email-to-sms",
+    ],
 )
 def test_every_phone_system_brings_in_a_call_or_text_from_the_client(
     sender: str, subject: str, body: str, channel: str, phone: str, directory: Directory
