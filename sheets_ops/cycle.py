@@ -26,7 +26,7 @@ from sheets_ops.reports import dashboard
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.archive import plan_archive
-from sheets_ops.rules.intake import IntakePlan, local, plan_intake
+from sheets_ops.rules.intake import IntakePlan, plan_intake
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
 from sheets_ops.rules.review import HUMAN_COLUMNS, Review, review
 from sheets_ops.rules.settings import read_settings
@@ -43,6 +43,7 @@ from sheets_ops.sheet import (
     cell_text,
     check_tab,
     header_problems,
+    local,
     normalize_header,
 )
 from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from sheets_ops.model import TAB_BY_NAME, CellValue, Column, TabSpec, is_blank
 
@@ -280,6 +280,11 @@ class Batch:
         names = [c.tab for c in self.cells] + [r.tab for r in self.rows]
         names += [m.tab for m in self.moves] + [m.to for m in self.moves]
         return list(dict.fromkeys(names))
+
+
+def local(moment: datetime, zone: tzinfo) -> datetime:
+    """A naive wall-clock time in the agency's zone: what a spreadsheet cell can hold."""
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
 
 
 def cell_text(value: CellValue) -> str:

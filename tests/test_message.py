@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sheets_ops.rules.intake import local
 from sheets_ops.rules.message import MessageError, parse_message, plain_line
+from sheets_ops.sheet import local
 from tests.conftest import NOW, make_eml
 
 CHICAGO = ZoneInfo("America/Chicago")

@@ -8,12 +8,16 @@ captured once even if people sort the tab; what no question maps to is still rea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sheets_ops.model import REQUESTS, CellValue, is_blank
-from sheets_ops.rules.message import plain_line
+from sheets_ops.model import REQUESTS, CellValue, Channel, RequestType, is_blank
+from sheets_ops.rules.clients import as_written_in_accounts
+from sheets_ops.rules.dates import deadline
+from sheets_ops.rules.directory import Directory
+from sheets_ops.rules.message import Parsed, plain_line
+from sheets_ops.rules.understand import Threads, Understanding, missing_for, understand
 from sheets_ops.sheet import Snapshot, Tab, normalize_header
 
 PREFIX = "form responses"
@@ -92,3 +96,55 @@ def entries(tab: Tab, mapping: dict[str, str], zone: ZoneInfo) -> list[FormEntry
         source = plain_line(f"form:{tab.title}:{stamp}:{who}", 500)
         found.append(FormEntry(source, received, fields, "\n".join(lines), row))
     return found
+
+
+def understood(
+    entry: FormEntry, directory: Directory, threads: Threads, zone: ZoneInfo, now: datetime
+) -> tuple[Understanding, datetime]:
+    """What intake makes of one form response, and when it came: the answers mapped to
+    columns win over what the text suggests."""
+    received = entry.received or now
+    sender = str(entry.fields.get("From") or "").strip()
+    summary = str(entry.fields.get("Summary") or "")
+    parsed = Parsed(
+        source=entry.source,
+        received=received,
+        sender=sender.lower(),
+        sender_name="",
+        subject=plain_line(summary),
+        body=entry.text,
+    )
+    u = understand(parsed, directory, threads, zone)
+    changes: dict[str, object] = {"channel": Channel.FORM, "thread_of": "", "ignore": ""}
+    client = str(entry.fields.get("Client") or "").strip()
+    if client and not u.client:
+        changes["client"] = client
+    policy = str(entry.fields.get("Policy #") or "").strip()
+    if policy:
+        changes["policy"] = as_written_in_accounts(policy, directory)
+    kind = str(entry.fields.get("Type") or "").strip()
+    if kind in {t.value for t in RequestType}:
+        changes["type"] = kind
+    holder = str(entry.fields.get("Certificate Holder") or "").strip()
+    if holder:
+        changes["holder"] = holder
+    answer = entry.fields.get("Client Deadline")
+    if isinstance(answer, date) or (isinstance(answer, str) and answer.strip()):
+        changes["deadline"] = _deadline(answer, received.astimezone(zone).date())
+    if not summary:
+        changes["summary"] = plain_line(" ".join(entry.text.split()[:20])) or "(form response)"
+    changes["sender"] = sender or "Form"
+    u = replace(u, **changes)  # type: ignore[arg-type]
+    return replace(u, missing=missing_for(u, directory)), received
+
+
+def _deadline(answer: CellValue, today: date) -> date | None:
+    """The Client Deadline answer as a day: a date cell, or words like "Friday" (None when
+    the words name no day: the answer, not the text, says the deadline)."""
+    if isinstance(answer, datetime):
+        return answer.date()
+    if isinstance(answer, date):
+        return answer
+    if isinstance(answer, str) and answer.strip():
+        return deadline([f"by {answer}"], today, "COI")
+    return None
