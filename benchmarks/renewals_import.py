@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sheets_ops.model import RENEWALS, SETTING_DEFAULTS, TABS
 from sheets_ops.renewals_import import import_renewals, read_export
-from sheets_ops.rules.renewals import column_map, plan_import
+from sheets_ops.rules.exports import column_map, plan_import
 from sheets_ops.sheet import Tab
 from sheets_ops.sync.xlsx import XlsxTracker
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sheets_ops.model import RENEWALS
-from sheets_ops.rules.renewals import ImportResult, column_map, plan_import
+from sheets_ops.rules.exports import ImportResult, column_map, plan_import
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sheet import TrackerError, check_tab
 from sheets_ops.sync.tracker import Tracker

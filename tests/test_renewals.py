@@ -14,7 +14,7 @@ import pytest
 from sheets_ops.cli import main
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import TABS
-from sheets_ops.rules.renewals import parse_amount, parse_date
+from sheets_ops.rules.exports import parse_amount, parse_date
 from sheets_ops.sheet import Batch, NewRow
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker

@@ -29,15 +29,11 @@ from sheets_ops.model import (
 )
 from sheets_ops.reports.emails import Rendered, environment, render, template_folders
 from sheets_ops.rules.clock import Calendar
+from sheets_ops.rules.exports import parse_date
 from sheets_ops.rules.history import CARRIER_CHASE, CLOSED, ESCALATED, STEPS_MISSING
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
-from sheets_ops.rules.renewals import (
-    RENEWAL_EXCEPTION,
-    RENEWAL_REMINDER,
-    RenewalReminder,
-    parse_date,
-)
+from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RENEWAL_REMINDER, RenewalReminder
 from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.rules.team import Member, team_from

@@ -1,5 +1,6 @@
-"""The renewal pipeline: importing a policy export, and each cycle's look at the Renewals tab.
-Pure: rows and settings in, changes out; `today` is a parameter.
+"""The renewal pipeline: each cycle's look at the Renewals tab, as small steps over one
+renewal (open, key dates, milestones, exceptions, the client) composed in `review_renewal`.
+Pure: rows and settings in, changes out; `today` is a parameter. Exports: rules/exports.py.
 
 A renewal opens Renewal Open Days before expiration (Stage: Upcoming) and gets its key dates
 from the offsets for its line. A key date that passes while the stage has not reached what it
@@ -10,24 +11,17 @@ is reminded at the Renewal Reminder Days and followed up when a presented renewa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sheets_ops.model import (
-    BY_JOB,
-    LOG,
-    RENEWALS,
-    CellValue,
-    RenewalException,
-    Stage,
-    is_blank,
-)
+from sheets_ops.model import BY_JOB, LOG, RENEWALS, CellValue, RenewalException, Stage
 from sheets_ops.rules.directory import Directory, policy_key
+from sheets_ops.rules.exports import parse_date, same_value
 from sheets_ops.rules.history import ESCALATED
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.rules.team import Member
-from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text, normalize_header
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text
 
 STAGES = [s.value for s in Stage]
 OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION = (
@@ -35,7 +29,6 @@ OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION = (
     "Renewal reminder",
     "Renewal exception",
 )
-IMPORTED = ("Client", "Carrier", "Line", "Expiration", "Expiring Premium")
 # What each key date calls for: the stage the renewal should have reached by then.
 MILESTONES = (
     ("Carrier Submission Deadline", Stage.QUOTE_REQUESTED),
@@ -52,178 +45,6 @@ NEXT_STEP = {
     Stage.INVOICED: "Close when paid",
     Stage.DONE: "",
 }
-
-_DATE_FORMATS = (
-    "%m/%d/%Y",
-    "%m/%d/%y",
-    "%Y-%m-%d",
-    "%d-%b-%Y",
-    "%d-%b-%y",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%b %d %Y",
-    "%m-%d-%Y",
-    "%Y/%m/%d",
-    "%Y%m%d",
-)
-
-
-def parse_date(value: CellValue) -> date | None:
-    """A date as exports write them: 1/15/2027, 2027-01-15, 15-Jan-2027, Jan 15, 2027, a
-    spreadsheet serial, a date-time. None when it is none of those."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and 20000 < value < 80000:
-        return date(1899, 12, 30) + timedelta(days=int(value))
-    text = str(value or "").strip()
-    if not text:
-        return None
-    text = re.sub(r"[T ]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?$", "", text)
-    if text.isdigit() and 20000 < int(text) < 80000 and len(text) == 5:
-        return date(1899, 12, 30) + timedelta(days=int(text))
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-def parse_amount(value: CellValue) -> float | None:
-    """ "$1,234.50", "1234", "(250.00)", "USD 1 234" -> a number; "" -> None.
-    Raises ValueError for text that is no amount."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    text = str(value or "").strip()
-    if not text:
-        return None
-    negative = (text.startswith("(") and text.endswith(")")) or text.startswith("-")
-    cleaned = re.sub(r"(?i)usd|[$€£,\s()+-]", "", text)
-    if not re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        raise ValueError(f"{text!r} is not an amount")
-    amount = float(cleaned)
-    return -amount if negative else amount
-
-
-def column_map(setting: str) -> dict[str, list[str]]:
-    """ "Client=Named Insured, Insured; ..." -> {Renewals column: [export headers]}."""
-    out: dict[str, list[str]] = {}
-    for part in setting.split(";"):
-        column, _, headers = part.partition("=")
-        if column.strip() and headers.strip():
-            out[column.strip()] = [h.strip() for h in headers.split(",") if h.strip()]
-    return out
-
-
-@dataclass
-class ImportResult:
-    batch: Batch = field(default_factory=Batch)
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[tuple[int, str]] = field(default_factory=list)  # line, reason
-
-
-def plan_import(
-    header: list[str],
-    lines: Iterable[tuple[int, list[str]]],
-    mapping: Mapping[str, list[str]],
-    renewals: Tab,
-) -> ImportResult:
-    """What an export changes in the Renewals tab: new policies added, changed ones updated
-    (found by Policy #), unchanged ones left alone; unreadable lines reported, not guessed."""
-    result = ImportResult()
-    wanted = {normalize_header(h): i for i, h in enumerate(header)}
-    where: dict[str, int] = {}
-    for column, names in mapping.items():
-        for name in names:
-            if normalize_header(name) in wanted:
-                where[column] = wanted[normalize_header(name)]
-                break
-    for needed in ("Policy #", "Expiration"):
-        if needed not in where:
-            tried = ", ".join(mapping.get(needed, []))
-            raise ValueError(
-                f"the export has no column for {needed} (tried {tried}); "
-                "add its header to Settings, Renewal Columns"
-            )
-    existing: dict[str, tuple[int, dict[str, CellValue]]] = {}
-    for row, rec in renewals.records():
-        key = policy_key(cell_text(rec.get("policy #")))
-        if key:
-            existing[key] = (row, rec)
-    seen: dict[str, int] = {}
-    for line, values in lines:
-
-        def get(column: str, values: list[str] = values) -> str:
-            i = where.get(column)
-            return values[i].strip() if i is not None and i < len(values) else ""
-
-        policy = get("Policy #")
-        if not policy:
-            result.problems.append((line, "no policy number"))
-            continue
-        key = policy_key(policy)
-        if key in seen:
-            result.problems.append(
-                (line, f"{policy} is also on line {seen[key]}; that one is kept")
-            )
-            continue
-        seen[key] = line
-        expiration = parse_date(get("Expiration"))
-        if expiration is None:
-            result.problems.append((line, f"expiration {get('Expiration')!r} is not a date"))
-            continue
-        try:
-            premium = parse_amount(get("Expiring Premium"))
-        except ValueError as e:
-            result.problems.append((line, f"premium: {e}"))
-            continue
-        cells: dict[str, CellValue] = {
-            "Client": get("Client") or None,
-            "Carrier": get("Carrier") or None,
-            "Line": get("Line") or None,
-            "Expiration": expiration,
-            "Expiring Premium": premium,
-        }
-        owner = get("Owner")
-        if key not in existing:
-            new: dict[str, CellValue] = {"Policy #": policy}
-            new.update({k: v for k, v in cells.items() if v is not None})
-            if owner:
-                new["Owner"] = owner
-            result.batch.rows.append(NewRow(RENEWALS.name, new, dedupe="Policy #"))
-            result.added += 1
-            continue
-        row, rec = existing[key]
-        ref = cell_text(rec.get("policy #"))
-        changes = [
-            c for c, v in cells.items() if v is not None and not _same(v, rec.get(c.lower()))
-        ]
-        for column in changes:
-            result.batch.cells.append(CellWrite(RENEWALS.name, ref, row, column, cells[column]))
-        if owner and is_blank(rec.get("owner")):
-            result.batch.cells.append(
-                CellWrite(RENEWALS.name, ref, row, "Owner", owner, only_if=None)
-            )
-            changes.append("Owner")
-        if changes:
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    return result
-
-
-def _same(new: CellValue, old: CellValue) -> bool:
-    """Whether an imported value is what the sheet holds (a workbook gives dates back as
-    date-times, and numbers as floats)."""
-    if isinstance(new, date):
-        return parse_date(old) == new
-    if isinstance(new, float):
-        return isinstance(old, int | float) and abs(float(old) - new) < 0.005
-    return cell_text(new) == cell_text(old)
 
 
 def offsets(setting: str, line: str) -> dict[str, int]:
@@ -261,6 +82,270 @@ class RenewalReview:
     reminders: list[RenewalReminder] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Pipeline:
+    """The Settings the pipeline follows, read once a cycle."""
+
+    open_days: int = 120
+    reminder_days: tuple[int, ...] = (90, 30)  # longest first
+    follow_days: int = 7
+    offsets: str = ""
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, str]) -> Pipeline:
+        days = {int(d) for d in re.findall(r"\d+", settings.get("renewal reminder days", "90; 30"))}
+        return cls(
+            open_days=int(float(settings.get("renewal open days") or 120)),
+            reminder_days=tuple(sorted(days, reverse=True)),
+            follow_days=int(float(settings.get("presented follow-up days") or 7)),
+            offsets=settings.get("renewal offsets", ""),
+        )
+
+
+@dataclass
+class Told:
+    """What the Log already says of renewals: (What, Old) lines written, and the ladder level
+    each policy has reached. Kept current as this cycle adds lines."""
+
+    lines: set[tuple[str, str]] = field(default_factory=set)
+    levels: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_log(cls, log: Tab | None) -> Told:
+        told = cls()
+        for _row, cells in log.records() if log is not None else []:
+            what, old = cell_text(cells.get("what")), cell_text(cells.get("old"))
+            told.lines.add((what, old))
+            if what.startswith(ESCALATED):
+                policy = cell_text(cells.get("request"))
+                raised = what.removeprefix(ESCALATED).strip().lstrip("L")
+                if raised.isdigit():
+                    told.levels[policy] = max(told.levels.get(policy, 0), int(raised))
+        return told
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """One row of the Renewals tab, read once: a read-only view the steps look at."""
+
+    row: int
+    policy: str
+    expiration: date
+    stage: str
+    exception: str
+    owner: str
+    client: str
+    line: str
+    cells: Mapping[str, CellValue]  # by normalized header
+
+    def held(self, column: str) -> CellValue:
+        return self.cells.get(column.lower())
+
+
+def renewals_in(tab: Tab) -> list[Renewal]:
+    """The rows with a policy number and an expiration date (the others wait for them)."""
+    out = []
+    for row, cells in tab.records():
+        policy = cell_text(cells.get("policy #"))
+        expiration = parse_date(cells.get("expiration"))
+        if policy and expiration is not None:
+            out.append(
+                Renewal(
+                    row,
+                    policy,
+                    expiration,
+                    cell_text(cells.get("stage")),
+                    cell_text(cells.get("exception")),
+                    cell_text(cells.get("owner")),
+                    cell_text(cells.get("client")),
+                    cell_text(cells.get("line")),
+                    cells,
+                )
+            )
+    return out
+
+
+@dataclass
+class Moves:
+    """What one step wants for one renewal: cells to set (column, value, what it holds,
+    whether it is a person's cell), Log lines (What, Old, New), escalations, reminders."""
+
+    cells: list[tuple[str, CellValue, CellValue, bool]] = field(default_factory=list)
+    log: list[tuple[str, str, str]] = field(default_factory=list)
+    escalations: list[Escalation] = field(default_factory=list)
+    reminders: list[RenewalReminder] = field(default_factory=list)
+
+    def set(self, column: str, value: CellValue, current: CellValue, human: bool = False) -> None:
+        if not same_value(value, current):
+            self.cells.append((column, value, current, human))
+
+    def note(self, what: str, old: str, new: str) -> None:
+        self.log.append((what, old, new))
+
+    def add(self, other: Moves) -> None:
+        self.cells += other.cells
+        self.log += other.log
+        self.escalations += other.escalations
+        self.reminders += other.reminders
+
+
+def opening(renewal: Renewal, pipeline: Pipeline, today: date) -> tuple[Moves, Renewal | None]:
+    """A renewal without a stage opens (Upcoming) Renewal Open Days before expiration;
+    before then it is not the pipeline's yet (None)."""
+    moves = Moves()
+    if renewal.stage:
+        return moves, renewal
+    days_left = (renewal.expiration - today).days
+    if days_left > pipeline.open_days:
+        return moves, None
+    moves.set("Stage", Stage.UPCOMING.value, None, human=True)
+    opened = f"{renewal.policy} {renewal.expiration.isoformat()}"
+    moves.note(OPENED, opened, f"{days_left} days before expiration")
+    return moves, replace(renewal, stage=Stage.UPCOMING.value)
+
+
+def key_dates(renewal: Renewal, pipeline: Pipeline) -> dict[str, date]:
+    """The renewal's key dates, from the offsets for its line."""
+    days = offsets(pipeline.offsets, renewal.line)
+    expiration = renewal.expiration
+    return {
+        "Carrier Submission Deadline": expiration - timedelta(days=days["submission"]),
+        "Quote Deadline": expiration - timedelta(days=days["quote"]),
+        "Client Decision Deadline": expiration - timedelta(days=days["decision"]),
+        "Effective Date": expiration,
+    }
+
+
+def dated(renewal: Renewal, dates: Mapping[str, date]) -> Moves:
+    """The key date cells and the Next Step the stage calls for."""
+    moves = Moves()
+    for column, day in dates.items():
+        moves.set(column, day, renewal.held(column))
+    step = NEXT_STEP.get(Stage(renewal.stage), "") if renewal.stage in STAGES else ""
+    step = step.format(
+        submission=f"{dates['Carrier Submission Deadline']:%m/%d}",
+        quote=f"{dates['Quote Deadline']:%m/%d}",
+        decision=f"{dates['Client Decision Deadline']:%m/%d}",
+    )
+    moves.set("Next Step", step, renewal.held("next step"))
+    return moves
+
+
+def milestone(
+    renewal: Renewal, dates: Mapping[str, date], told: Told, team: list[Member], today: date
+) -> Moves:
+    """A key date that passed before the stage got there climbs the ladder: the owner of the
+    renewal, then the ops managers (over 5 days late), then the agency owner (over 14 days,
+    or at the effective date)."""
+    moves = Moves()
+    reached = STAGES.index(renewal.stage) if renewal.stage in STAGES else 0
+    missed = [
+        (c, dates[c])
+        for c, need in MILESTONES
+        if dates[c] < today and reached < STAGES.index(need.value)
+    ]
+    if not missed:
+        return moves
+    column, day = missed[-1]
+    late = (today - day).days
+    level = 3 if column == "Effective Date" or late > 14 else 2 if late > 5 else 1
+    before = told.levels.get(renewal.policy, 0)
+    if level <= before:
+        return moves
+    owner = renewal.owner
+    managers = [m.name for m in team if m.role.lower() == "ops manager"]
+    owners = [m.name for m in team if m.role.lower() == "owner"]
+    to = [owner] if level == 1 and owner else managers if level == 2 else owners
+    to = [n for n in to if n] or ([owner] if owner else [])
+    emails = {m.name.lower(): m.email for m in team}
+    reason = f"{column.lower()} {day.isoformat()} passed at stage {renewal.stage}"
+    addresses = tuple(emails.get(n.lower(), "") for n in to)
+    moves.escalations.append(Escalation(renewal.policy, level, reason, tuple(to), addresses))
+    was = f"L{before}" if before else ""
+    moves.note(f"{ESCALATED} L{level}", was, f"{reason} → {', '.join(to) or 'nobody'}")
+    return moves
+
+
+def exception_noted(renewal: Renewal, told: Told) -> Moves:
+    """A new exception (a lost account, a late carrier) is told once, in the next digest."""
+    moves = Moves()
+    key = f"{renewal.policy} {renewal.exception}"
+    if renewal.exception and (RENEWAL_EXCEPTION, key) not in told.lines:
+        owner = renewal.owner or "nobody"
+        moves.note(RENEWAL_EXCEPTION, key, f"{renewal.client}: {renewal.exception} → {owner}")
+    return moves
+
+
+REMINDED_STAGES = (
+    Stage.UPCOMING.value,
+    Stage.QUOTE_REQUESTED.value,
+    Stage.QUOTE_RECEIVED.value,
+    Stage.PRESENTED.value,
+)
+
+
+def client_contact(
+    renewal: Renewal, pipeline: Pipeline, address: str, told: Told, today: date
+) -> Moves:
+    """The client: a reminder at each Renewal Reminder Days before expiration, and a
+    follow-up when a presented renewal sits Presented Follow-up Days without contact."""
+    moves = Moves()
+    policy, expiration, stage = renewal.policy, renewal.expiration, renewal.stage
+    held = renewal.held("last client contact")
+    last = parse_date(held)
+    days_left = (expiration - today).days
+    due = [d for d in pipeline.reminder_days if days_left <= d]
+    if stage in REMINDED_STAGES and due:
+        key = f"renewal-{policy_key(policy)}-{expiration:%Y%m%d}-{min(due)}d"
+        if (RENEWAL_REMINDER, key) not in told.lines and address:
+            moves.reminders.append(
+                RenewalReminder(
+                    key, policy, renewal.client, address, expiration, days_left, renewal.owner
+                )
+            )
+            moves.note(RENEWAL_REMINDER, key, f"to {address}: {days_left} days before expiration")
+            moves.set("Last Client Contact", today, held)
+            last = today
+    if stage != Stage.PRESENTED.value:
+        return moves
+    if last is None:
+        moves.set("Last Client Contact", today, None)  # presenting is a contact
+    elif address and (today - last).days >= pipeline.follow_days:
+        key = f"renewal-{policy_key(policy)}-presented-{last:%Y%m%d}"
+        if (RENEWAL_REMINDER, key) not in told.lines:
+            moves.reminders.append(
+                RenewalReminder(key, policy, renewal.client, address, expiration, 0, renewal.owner)
+            )
+            moves.note(RENEWAL_REMINDER, key, f"to {address}: following up on the proposal")
+            moves.set("Last Client Contact", today, held)
+    return moves
+
+
+def review_renewal(
+    renewal: Renewal,
+    pipeline: Pipeline,
+    told: Told,
+    directory: Directory,
+    team: list[Member],
+    today: date,
+) -> Moves:
+    """One renewal's changes this cycle, step by step."""
+    moves, opened = opening(renewal, pipeline, today)
+    if opened is None:
+        return moves
+    if opened.stage == Stage.DONE.value or opened.exception == RenewalException.LOST.value:
+        moves.set("Next Step", "", opened.held("next step"))
+        return moves
+    dates = key_dates(opened, pipeline)
+    moves.add(dated(opened, dates))
+    moves.add(milestone(opened, dates, told, team, today))
+    moves.add(exception_noted(opened, told))
+    moves.add(
+        client_contact(opened, pipeline, _client_address(directory, opened.client), told, today)
+    )
+    return moves
+
+
 def review_renewals(
     renewals: Tab,
     log: Tab | None,
@@ -271,177 +356,31 @@ def review_renewals(
     now: datetime,
 ) -> RenewalReview:
     """Each cycle's changes to the Renewals tab, escalations and client reminders."""
+    pipeline = Pipeline.from_settings(settings)
+    told = Told.from_log(log)
     result = RenewalReview()
-    open_days = int(float(settings.get("renewal open days") or 120))
-    reminder_days = sorted(
-        {int(d) for d in re.findall(r"\d+", settings.get("renewal reminder days", "90; 30"))},
-        reverse=True,
-    )
-    follow_days = int(float(settings.get("presented follow-up days") or 7))
-    offsets_setting = settings.get("renewal offsets", "")
-    done: set[tuple[str, str]] = set()  # (What, Old) already in the Log
-    levels: dict[str, int] = {}
-    for _row, rec in log.records() if log is not None else []:
-        what, old = cell_text(rec.get("what")), cell_text(rec.get("old"))
-        done.add((what, old))
-        if what.startswith(ESCALATED):
-            rid = cell_text(rec.get("request"))
-            raised = what.removeprefix(ESCALATED).strip().lstrip("L")
-            if raised.isdigit():
-                levels[rid] = max(levels.get(rid, 0), int(raised))
-    emails = {m.name.lower(): m.email for m in team}
-    managers = [m.name for m in team if m.role.lower() == "ops manager"]
-    owners = [m.name for m in team if m.role.lower() == "owner"]
-
-    def write(
-        policy: str,
-        row: int,
-        column: str,
-        value: CellValue,
-        current: CellValue,
-        human: bool = False,
-    ) -> None:
-        if not _same(value, current):
-            extra = {"only_if": current} if human else {}
-            result.batch.cells.append(CellWrite(RENEWALS.name, policy, row, column, value, **extra))
-
-    def log_row(policy: str, what: str, old: str, new: str) -> None:
-        cells: dict[str, CellValue] = {
-            "When": now,
-            "Request": policy,
-            "What": what,
-            "Old": old,
-            "New": new,
-            "By": BY_JOB,
-        }
-        result.batch.rows.append(NewRow(LOG.name, cells))
-        done.add((what, old))
-
-    for row, rec in renewals.records():
-        policy = cell_text(rec.get("policy #"))
-        expiration = parse_date(rec.get("expiration"))
-        if not policy or expiration is None:
-            continue
-        stage = cell_text(rec.get("stage"))
-        exception = cell_text(rec.get("exception"))
-        owner = cell_text(rec.get("owner"))
-        client = cell_text(rec.get("client"))
-        days_left = (expiration - today).days
-        if not stage:
-            if days_left > open_days:
-                continue  # not open yet
-            stage = Stage.UPCOMING.value
-            write(policy, row, "Stage", stage, None, human=True)
-            log_row(
-                policy,
-                OPENED,
-                f"{policy} {expiration.isoformat()}",
-                f"{days_left} days before expiration",
+    for renewal in renewals_in(renewals):
+        moves = review_renewal(renewal, pipeline, told, directory, team, today)
+        for column, value, current, human in moves.cells:
+            only = {"only_if": current} if human else {}
+            result.batch.cells.append(
+                CellWrite(RENEWALS.name, renewal.policy, renewal.row, column, value, **only)
             )
-        if stage == Stage.DONE.value or exception == RenewalException.LOST.value:
-            write(policy, row, "Next Step", "", rec.get("next step"))
-            continue
-        o = offsets(offsets_setting, cell_text(rec.get("line")))
-        dates = {
-            "Carrier Submission Deadline": expiration - timedelta(days=o["submission"]),
-            "Quote Deadline": expiration - timedelta(days=o["quote"]),
-            "Client Decision Deadline": expiration - timedelta(days=o["decision"]),
-            "Effective Date": expiration,
-        }
-        for column, day in dates.items():
-            write(policy, row, column, day, rec.get(column.lower()))
-        step = NEXT_STEP.get(Stage(stage), "") if stage in STAGES else ""
-        step = step.format(
-            submission=f"{dates['Carrier Submission Deadline']:%m/%d}",
-            quote=f"{dates['Quote Deadline']:%m/%d}",
-            decision=f"{dates['Client Decision Deadline']:%m/%d}",
-        )
-        write(policy, row, "Next Step", step, rec.get("next step"))
-
-        # A key date passed before the stage got there: the ladder.
-        reached = STAGES.index(stage) if stage in STAGES else 0
-        missed = [
-            (c, dates[c])
-            for c, need in MILESTONES
-            if dates[c] < today and reached < STAGES.index(need.value)
-        ]
-        if missed:
-            column, day = missed[-1]
-            late = (today - day).days
-            level = 3 if column == "Effective Date" or late > 14 else 2 if late > 5 else 1
-            if level > levels.get(policy, 0):
-                to = [owner] if level == 1 and owner else managers if level == 2 else owners
-                to = [n for n in to if n] or ([owner] if owner else [])
-                reason = f"{column.lower()} {day.isoformat()} passed at stage {stage}"
-                result.escalations.append(
-                    Escalation(
-                        policy,
-                        level,
-                        reason,
-                        tuple(to),
-                        tuple(emails.get(n.lower(), "") for n in to),
-                    )
-                )
-                log_row(
-                    policy,
-                    f"{ESCALATED} L{level}",
-                    f"L{levels.get(policy, 0)}" if levels.get(policy) else "",
-                    f"{reason} → {', '.join(to) or 'nobody'}",
-                )
-                levels[policy] = level
-        if exception and (RENEWAL_EXCEPTION, f"{policy} {exception}") not in done:
-            log_row(
-                policy,
-                RENEWAL_EXCEPTION,
-                f"{policy} {exception}",
-                f"{client}: {exception} → {owner or 'nobody'}",
-            )
-
-        # The client: reminders before expiration, and a follow-up on a presented renewal.
-        address = _client_address(directory, client)
-        last = parse_date(rec.get("last client contact"))
-        due_reminders = [d for d in reminder_days if days_left <= d]
-        if (
-            stage
-            in (
-                Stage.UPCOMING.value,
-                Stage.QUOTE_REQUESTED.value,
-                Stage.QUOTE_RECEIVED.value,
-                Stage.PRESENTED.value,
-            )
-            and due_reminders
-        ):
-            days = min(due_reminders)
-            key = f"renewal-{policy_key(policy)}-{expiration:%Y%m%d}-{days}d"
-            if (RENEWAL_REMINDER, key) not in done and address:
-                result.reminders.append(
-                    RenewalReminder(key, policy, client, address, expiration, days_left, owner)
-                )
-                log_row(
-                    policy,
-                    RENEWAL_REMINDER,
-                    key,
-                    f"to {address}: {days_left} days before expiration",
-                )
-                write(policy, row, "Last Client Contact", today, rec.get("last client contact"))
-                last = today
-        if stage == Stage.PRESENTED.value and last is None:
-            write(policy, row, "Last Client Contact", today, None)  # presenting is a contact
-        elif (
-            stage == Stage.PRESENTED.value
-            and address
-            and last is not None
-            and (today - last).days >= follow_days
-        ):
-            key = f"renewal-{policy_key(policy)}-presented-{last:%Y%m%d}"
-            if (RENEWAL_REMINDER, key) not in done:
-                result.reminders.append(
-                    RenewalReminder(key, policy, client, address, expiration, 0, owner)
-                )
-                log_row(
-                    policy, RENEWAL_REMINDER, key, f"to {address}: following up on the proposal"
-                )
-                write(policy, row, "Last Client Contact", today, rec.get("last client contact"))
+        for what, old, new in moves.log:
+            cells: dict[str, CellValue] = {
+                "When": now,
+                "Request": renewal.policy,
+                "What": what,
+                "Old": old,
+                "New": new,
+                "By": BY_JOB,
+            }
+            result.batch.rows.append(NewRow(LOG.name, cells))
+            told.lines.add((what, old))
+        for escalation in moves.escalations:
+            told.levels[renewal.policy] = escalation.level
+        result.escalations += moves.escalations
+        result.reminders += moves.reminders
     return result
 
 
