@@ -26,7 +26,6 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,19 +34,13 @@ from google.oauth2.service_account import Credentials
 from gspread import Client
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
-from gspread.utils import a1_to_rowcol, rowcol_to_a1
+from gspread.utils import rowcol_to_a1
 
 from sheets_ops.config import ConfigError
 from sheets_ops.model import (
     DASHBOARD,
-    DASHBOARD_CHARTS,
-    FILL_NOTE,
-    JOB_NOTE,
     TABS,
     CellValue,
-    DashboardChart,
-    Owner,
-    SlaState,
     TabSpec,
     is_blank,
 )
@@ -58,10 +51,15 @@ from sheets_ops.sheet import (
     Tab,
     TrackerError,
     normalize_header,
-    renamed_as,
-    renamed_line,
-    seed_rows,
     spec_for,
+)
+from sheets_ops.sync.google_layout import (
+    VALUE_FIELDS,
+    cell_data,
+    from_serial,
+    layout,
+    new_grid_tab,
+    new_tab,
 )
 from sheets_ops.sync.tracker import (
     CHUNK_BYTES,
@@ -80,29 +78,12 @@ from sheets_ops.sync.tracker import (
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 GRID_SHEET_ID = 905_000_000  # the sheetId a job-owned tab gets when the job adds it
-MAX_CELL_CHARS = 50_000  # Google's limit for one cell
 MAX_CHUNKS = 8  # write requests a cycle may send: 16 calls with their looks, at most 14 MB
 MAX_REQUEST_BYTES = 2_000_000  # never more in one request: what Google advises
 APPEND_ONLY = frozenset({"log"})  # tabs whose dedupe column is looked at only at the end
 TAIL = 200  # rows of an append-only tab looked at above where it ended at read time
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 NOT_APPLIED = frozenset({408, 429})  # Google refused the request before doing anything
-SERIAL_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet date serial numbers
-VALUE_FIELDS = "userEnteredValue,userEnteredFormat.numberFormat"
-DATETIME_PATTERN = "yyyy-mm-dd hh:mm"
-DATE_PATTERN = "yyyy-mm-dd"
-
-HEADER_COLOURS = {  # the same colours as the workbook's header row
-    Owner.JOB: {"red": 0.906, "green": 0.902, "blue": 0.902},
-    Owner.FILL: {"red": 0.867, "green": 0.922, "blue": 0.969},
-    Owner.HUMAN: {"red": 0.886, "green": 0.937, "blue": 0.855},
-}
-SLA_COLOURS = {
-    SlaState.OVERDUE: {"red": 0.957, "green": 0.8, "blue": 0.8},
-    SlaState.DUE_SOON: {"red": 0.988, "green": 0.91, "blue": 0.698},
-    SlaState.ON_TRACK: {"red": 0.851, "green": 0.918, "blue": 0.827},
-    SlaState.PAUSED: {"red": 0.902, "green": 0.902, "blue": 0.902},
-}
 
 
 class RetryingHTTPClient(HTTPClient):
@@ -186,40 +167,6 @@ def open_google(
     client = Client(auth=creds, http_client=RetryingHTTPClient)
     client.http_client.set_timeout((10.0, timeout))
     return GoogleTracker(client.http_client, key, creds.service_account_email, say=say)
-
-
-def to_serial(value: datetime | date) -> float:
-    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    return (moment.replace(tzinfo=None) - SERIAL_EPOCH) / timedelta(days=1)
-
-
-def from_serial(value: float, kind: str) -> datetime | date:
-    moment = SERIAL_EPOCH + timedelta(seconds=round(value * 86_400))
-    return moment.date() if kind == "date" else moment
-
-
-def cell_data(value: CellValue) -> dict[str, Any]:
-    """One value as Sheets CellData. Text is always stringValue: stored as typed, never parsed."""
-    if value is None:
-        return {}
-    if isinstance(value, bool):
-        return {"userEnteredValue": {"boolValue": value}}
-    if isinstance(value, int | float):
-        return {"userEnteredValue": {"numberValue": value}}
-    if isinstance(value, datetime | date):
-        pattern, kind = (
-            (DATETIME_PATTERN, "DATE_TIME")
-            if isinstance(value, datetime)
-            else (DATE_PATTERN, "DATE")
-        )
-        return {
-            "userEnteredValue": {"numberValue": to_serial(value)},
-            "userEnteredFormat": {"numberFormat": {"type": kind, "pattern": pattern}},
-        }
-    text = str(value)
-    if len(text) > MAX_CELL_CHARS:
-        text = text[: MAX_CELL_CHARS - 1] + "…"
-    return {"userEnteredValue": {"stringValue": text}}
 
 
 def quote_title(title: str) -> str:
@@ -518,39 +465,18 @@ class GoogleTracker:
         for spec in tabs:
             sheet = sheets.get(normalize_header(spec.name))
             if sheet is None:
-                sheet_id, next_id = next_id, next_id + 1
-                columns = len(spec.columns) + len(spec.optional)
-                requests_.append(
-                    {
-                        "addSheet": {
-                            "properties": {
-                                "sheetId": sheet_id,
-                                "title": spec.name,
-                                "gridProperties": {
-                                    "rowCount": 1000,
-                                    "columnCount": max(26, columns),
-                                    "frozenRowCount": 1,
-                                },
-                            }
-                        }
-                    }
-                )
-                sheet = {
-                    "properties": {
-                        "sheetId": sheet_id,
-                        "title": spec.name,
-                        "gridProperties": {"columnCount": max(26, columns), "frozenRowCount": 1},
-                    }
-                }
+                add, sheet = new_tab(spec, next_id)
+                next_id += 1
+                requests_.append(add)
                 done.append(f"created tab {spec.name}")
                 values: list[list[Any]] = []
                 fresh = True
             else:
                 values = top.get(normalize_header(sheet["properties"]["title"]), [])
                 fresh = False
-            requests_ += _init_sheet(spec, sheet, values, fresh, done)
+            requests_ += layout(spec, sheet, values, fresh, done)
         if normalize_header(DASHBOARD) not in sheets:
-            requests_ += _new_grid_tab(DASHBOARD, next_id)
+            requests_ += new_grid_tab(DASHBOARD, next_id)
             done.append(f"created tab {DASHBOARD}")
         self.http.batch_update(self.key, {"requests": requests_})
         return done
@@ -720,7 +646,7 @@ def _grid_requests(batch: Batch, view: _View) -> list[dict[str, Any]]:
             continue  # the same stamp in B2: a retried write that went through already
         if sheet_id is None:
             sheet_id = GRID_SHEET_ID + len(body)
-            body += _new_grid_tab(name, sheet_id)
+            body += new_grid_tab(name, sheet_id)
         body.append(
             {
                 "updateCells": {
@@ -737,237 +663,3 @@ def _grid_requests(batch: Batch, view: _View) -> list[dict[str, Any]]:
             }
         )
     return body
-
-
-def _new_grid_tab(name: str, sheet_id: int) -> list[dict[str, Any]]:
-    body: list[dict[str, Any]] = [
-        {"addSheet": {"properties": {"sheetId": sheet_id, "title": name}}}
-    ]
-    if name == DASHBOARD:
-        body += [_add_chart(sheet_id, spec) for spec in DASHBOARD_CHARTS]
-    return body
-
-
-def _add_chart(sheet_id: int, spec: DashboardChart) -> dict[str, Any]:
-    """A native column chart over one of the Dashboard's fixed ranges: rewriting the
-    values refreshes it, so it is added once, with the tab."""
-
-    def rows(column: int, first: int) -> dict[str, Any]:
-        return {
-            "sourceRange": {
-                "sources": [
-                    {
-                        "sheetId": sheet_id,
-                        "startRowIndex": first - 1,
-                        "endRowIndex": spec.last,
-                        "startColumnIndex": column,
-                        "endColumnIndex": column + 1,
-                    }
-                ]
-            }
-        }
-
-    row, col = a1_to_rowcol(spec.anchor)
-    return {
-        "addChart": {
-            "chart": {
-                "spec": {
-                    "title": spec.title,
-                    "basicChart": {
-                        "chartType": "COLUMN",
-                        "legendPosition": "BOTTOM_LEGEND" if spec.series > 1 else "NO_LEGEND",
-                        "headerCount": 1,
-                        "domains": [{"domain": rows(0, spec.header)}],
-                        "series": [
-                            {"series": rows(1 + k, spec.header), "targetAxis": "LEFT_AXIS"}
-                            for k in range(spec.series)
-                        ],
-                    },
-                },
-                "position": {
-                    "overlayPosition": {
-                        "anchorCell": {
-                            "sheetId": sheet_id,
-                            "rowIndex": row - 1,
-                            "columnIndex": col - 1,
-                        },
-                        "widthPixels": 480,
-                        "heightPixels": 260,
-                    }
-                },
-            }
-        }
-    }
-
-
-def _init_sheet(
-    spec: TabSpec,
-    sheet: dict[str, Any],
-    values: list[list[Any]],
-    fresh: bool,
-    done: list[str],
-) -> list[dict[str, Any]]:
-    props = sheet["properties"]
-    sheet_id = props["sheetId"]
-    grid = props.get("gridProperties", {})
-    header = [str(h) for h in values[0]] if values else []
-    have = {normalize_header(h): j for j, h in enumerate(header) if h.strip()}
-    used = max(have.values(), default=-1) + 1
-    out: list[dict[str, Any]] = []
-    positions: dict[str, int] = {}
-    new_columns: list[int] = []
-    sample = [list(r) for r in values[1:]]
-    for column in spec.columns + spec.optional:
-        j = have.get(normalize_header(column.name))
-        renamed = renamed_as(header, sample, spec, column.name) if j is None else None
-        if renamed is not None:  # no empty twin beside the column a person renamed
-            j = have[normalize_header(renamed)]
-            done.append(renamed_line(spec, renamed, column.name) + "; init added no column")
-        elif j is None:
-            j, used = used, used + 1
-            new_columns.append(j)
-            if not fresh:
-                done.append(f'added header "{column.name}" to {spec.name}')
-        positions[column.name] = j
-    width = grid.get("columnCount", 26)
-    if used > width:
-        out.append(
-            {
-                "appendDimension": {
-                    "sheetId": sheet_id,
-                    "dimension": "COLUMNS",
-                    "length": used - width,
-                }
-            }
-        )
-    for column in spec.columns + spec.optional:
-        j = positions[column.name]
-        note = {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
-        text = header[j] if j < len(header) and header[j].strip() else column.name
-        out.append(
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "startRowIndex": 0,
-                        "endRowIndex": 1,
-                        "startColumnIndex": j,
-                        "endColumnIndex": j + 1,
-                    },
-                    "rows": [
-                        {
-                            "values": [
-                                {
-                                    "userEnteredValue": {"stringValue": text},
-                                    "userEnteredFormat": {
-                                        "textFormat": {"bold": True},
-                                        "backgroundColor": HEADER_COLOURS[column.owner],
-                                    },
-                                    "note": f"{column.meaning}.\n{note}"
-                                    if note
-                                    else f"{column.meaning}.",
-                                }
-                            ]
-                        }
-                    ],
-                    "fields": "userEnteredValue,userEnteredFormat.textFormat.bold,"
-                    "userEnteredFormat.backgroundColor,note",
-                }
-            }
-        )
-        if column.choices:
-            out.append(
-                {
-                    "setDataValidation": {
-                        "range": {
-                            "sheetId": sheet_id,
-                            "startRowIndex": 1,
-                            "startColumnIndex": j,
-                            "endColumnIndex": j + 1,
-                        },
-                        "rule": {
-                            "condition": {
-                                "type": "ONE_OF_LIST",
-                                "values": [{"userEnteredValue": c} for c in column.choices],
-                            },
-                            "strict": False,
-                            "showCustomUi": True,
-                        },
-                    }
-                }
-            )
-    for j in new_columns:
-        column = next(c for c in spec.columns + spec.optional if positions[c.name] == j)
-        out.append(
-            {
-                "updateDimensionProperties": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "dimension": "COLUMNS",
-                        "startIndex": j,
-                        "endIndex": j + 1,
-                    },
-                    "properties": {"pixelSize": column.width * 7},
-                    "fields": "pixelSize",
-                }
-            }
-        )
-    if not grid.get("frozenRowCount"):
-        out.append(
-            {
-                "updateSheetProperties": {
-                    "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
-                    "fields": "gridProperties.frozenRowCount",
-                }
-            }
-        )
-    if "basicFilter" not in sheet:
-        out.append({"setBasicFilter": {"filter": {"range": {"sheetId": sheet_id}}}})
-        if not fresh:
-            done.append(f"added filters to {spec.name}")
-    if spec.name == "Requests" and not _has_sla_colours(sheet):
-        j = positions["SLA"]
-        for state, colour in SLA_COLOURS.items():
-            out.append(
-                {
-                    "addConditionalFormatRule": {
-                        "index": 0,
-                        "rule": {
-                            "ranges": [
-                                {
-                                    "sheetId": sheet_id,
-                                    "startRowIndex": 1,
-                                    "startColumnIndex": j,
-                                    "endColumnIndex": j + 1,
-                                }
-                            ],
-                            "booleanRule": {
-                                "condition": {
-                                    "type": "TEXT_EQ",
-                                    "values": [{"userEnteredValue": str(state)}],
-                                },
-                                "format": {"backgroundColor": colour},
-                            },
-                        },
-                    }
-                }
-            )
-    seeds, said = seed_rows(spec, Tab(spec.name, header, [list(r) for r in values[1:]]))
-    if seeds:
-        rows = []
-        for seed in seeds:
-            row: list[CellValue] = [None] * used
-            for name, value in seed.items():
-                row[positions[name]] = value
-            rows.append({"values": [cell_data(v) for v in row]})
-        out.append({"appendCells": {"sheetId": sheet_id, "rows": rows, "fields": VALUE_FIELDS}})
-        done.append(said)
-    return out
-
-
-def _has_sla_colours(sheet: Mapping[str, Any]) -> bool:
-    for rule in sheet.get("conditionalFormats", []):
-        condition = rule.get("booleanRule", {}).get("condition", {})
-        if any(v.get("userEnteredValue") == SlaState.OVERDUE for v in condition.get("values", [])):
-            return True
-    return False
