@@ -14,7 +14,8 @@ from sheets_ops.cycle import run_cycle
 from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.sheet import TrackerError
 from sheets_ops.sync import open_tracker
-from sheets_ops.sync.google import GoogleTracker, RetryingHTTPClient, open_google
+from sheets_ops.sync.google import GoogleTracker, open_google
+from sheets_ops.sync.google_http import RetryingHTTPClient
 from sheets_ops.sync.mailbox import FolderMailbox
 from tests.conftest import NOW, SERVICE_ACCOUNT, make_eml
 from tests.fake_sheets import KEY, FakeSheets, Formula

@@ -22,10 +22,7 @@ did land is found by its Source and not appended twice.
 from __future__ import annotations
 
 import json
-import random
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +37,7 @@ from sheets_ops.config import ConfigError
 from sheets_ops.model import (
     DASHBOARD,
     TABS,
-    CellValue,
     TabSpec,
-    is_blank,
 )
 from sheets_ops.sheet import (
     NOT_WRITTEN,
@@ -53,18 +48,25 @@ from sheets_ops.sheet import (
     normalize_header,
     spec_for,
 )
+from sheets_ops.sync.google_http import RETRY_STATUS, RetryingHTTPClient
 from sheets_ops.sync.google_layout import (
-    VALUE_FIELDS,
-    cell_data,
-    from_serial,
     layout,
     new_grid_tab,
     new_tab,
 )
+from sheets_ops.sync.google_values import (
+    View,
+    delete_requests,
+    grid_requests,
+    header_from,
+    partial_tab,
+    quote_title,
+    tab_from_values,
+    write_requests,
+)
 from sheets_ops.sync.tracker import (
     CHUNK_BYTES,
     Chunk,
-    TabPlan,
     WriteReport,
     chunk_batch,
     fold,
@@ -72,74 +74,14 @@ from sheets_ops.sync.tracker import (
     part_of,
     plan_batch,
     request_keys,
-    runs,
     whole,
 )
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
-GRID_SHEET_ID = 905_000_000  # the sheetId a job-owned tab gets when the job adds it
 MAX_CHUNKS = 8  # write requests a cycle may send: 16 calls with their looks, at most 14 MB
 MAX_REQUEST_BYTES = 2_000_000  # never more in one request: what Google advises
 APPEND_ONLY = frozenset({"log"})  # tabs whose dedupe column is looked at only at the end
 TAIL = 200  # rows of an append-only tab looked at above where it ended at read time
-RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-NOT_APPLIED = frozenset({408, 429})  # Google refused the request before doing anything
-
-
-class RetryingHTTPClient(HTTPClient):
-    """gspread's HTTP client with a bounded, jittered exponential backoff and a timeout."""
-
-    tries = 6
-    base_delay = 1.0
-    max_delay = 32.0
-    sleep: Callable[[float], None] = staticmethod(time.sleep)
-
-    def request(
-        self,
-        method: str,
-        endpoint: str,
-        params: Any = None,
-        data: Any = None,
-        json: Any = None,
-        files: Any = None,
-        headers: Any = None,
-    ) -> requests.Response:
-        resend_always = method.lower() == "get"  # reading twice changes nothing
-        for attempt in range(1, self.tries + 1):
-            try:
-                return super().request(
-                    method,
-                    endpoint,
-                    params=params,
-                    data=data,
-                    json=json,
-                    files=files,
-                    headers=headers,
-                )
-            except APIError as e:
-                status = e.response.status_code
-                again = status in NOT_APPLIED or (resend_always and status in RETRY_STATUS)
-                if not again or attempt == self.tries:
-                    raise
-                wait = _retry_after(e.response) or self.delay(attempt)
-            except (requests.Timeout, requests.ConnectionError):
-                if not resend_always or attempt == self.tries:
-                    raise
-                wait = self.delay(attempt)
-            self.sleep(wait)
-        raise AssertionError("unreachable")
-
-    def delay(self, attempt: int) -> float:
-        """Full jitter: anywhere up to base * 2^(attempt-1), capped."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return min(float(value), 60.0)
-    except ValueError:
-        return None
 
 
 def open_google(
@@ -167,30 +109,6 @@ def open_google(
     client = Client(auth=creds, http_client=RetryingHTTPClient)
     client.http_client.set_timeout((10.0, timeout))
     return GoogleTracker(client.http_client, key, creds.service_account_email, say=say)
-
-
-def quote_title(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
-def _effective(cell: Mapping[str, Any]) -> CellValue:
-    value = cell.get("effectiveValue") or {}
-    for kind in ("stringValue", "numberValue", "boolValue"):
-        if kind in value:
-            found: CellValue = value[kind]
-            return found
-    return None
-
-
-@dataclass
-class _View:
-    """What a write needs to know of the sheet right now."""
-
-    ids: dict[str, int] = field(default_factory=dict)  # normalized title -> sheetId
-    tabs: dict[str, Tab] = field(default_factory=dict)  # normalized title -> partial tab
-
-    def tab(self, name: str) -> Tab | None:
-        return self.tabs.get(normalize_header(name))
 
 
 class _TooBig(Exception):
@@ -270,7 +188,7 @@ class GoogleTracker:
             )
         tabs = {}
         for title, value_range in zip(titles, answer.get("valueRanges", []), strict=False):
-            tabs[title] = _tab_from_values(title, value_range.get("values", []))
+            tabs[title] = tab_from_values(title, value_range.get("values", []))
             self._headers[normalize_header(title)] = (title, list(tabs[title].header))
             self._rows[normalize_header(title)] = len(tabs[title].rows)
         return tabs
@@ -327,8 +245,8 @@ class GoogleTracker:
             try:
                 view = self._look(batch)
                 plans = plan_batch(batch, view.tab)
-                body = _write_requests(plans, view) + _grid_requests(batch, view)
-                body += _delete_requests(plans, view)
+                body = write_requests(plans, view) + grid_requests(batch, view)
+                body += delete_requests(plans, view)
                 if len(json.dumps({"requests": body})) > MAX_REQUEST_BYTES:
                     raise _TooBig  # the estimate was short: halve the chunk
                 if body:
@@ -349,7 +267,7 @@ class GoogleTracker:
                 raise self._error(e) from e
         raise AssertionError("unreachable")
 
-    def _look(self, batch: Batch) -> _View:
+    def _look(self, batch: Batch) -> View:
         """One spreadsheets.get: sheet ids, header rows, and the columns the plan checks."""
         grid_tabs = {normalize_header(g) for g in batch.grids}
         for _ in range(2):
@@ -363,22 +281,22 @@ class GoogleTracker:
                     "data(startRow,startColumn,rowData(values(effectiveValue))))",
                 },
             )
-            view = _View()
+            view = View()
             changed = False
             for sheet in meta.get("sheets", []):
                 title = sheet["properties"]["title"]
                 view.ids[normalize_header(title)] = sheet["properties"]["sheetId"]
                 self._gids[normalize_header(title)] = sheet["properties"]["sheetId"]
                 grids = sheet.get("data", [])
-                header = _header_from(grids)
+                header = header_from(grids)
                 if normalize_header(title) in grid_tabs:  # no columns to find: no header
-                    view.tabs[normalize_header(title)] = _partial_tab(title, header, grids)
+                    view.tabs[normalize_header(title)] = partial_tab(title, header, grids)
                     continue
                 known = self._headers.get(normalize_header(title))
                 self._headers[normalize_header(title)] = (title, header)
                 if known is None or known[1] != header:
                     changed = True
-                view.tabs[normalize_header(title)] = _partial_tab(title, header, grids)
+                view.tabs[normalize_header(title)] = partial_tab(title, header, grids)
             if not changed or all(not cols for cols in wanted.values()):
                 return view
             # Someone moved columns since the read: fetch again by the new letters.
@@ -508,158 +426,3 @@ class GoogleTracker:
             f"no answer from Google Sheets for {self.key} ({type(e).__name__}); "
             "nothing was acknowledged and the next cycle will try again"
         )
-
-
-def _tab_from_values(title: str, values: list[list[Any]]) -> Tab:
-    header = [str(h).strip() for h in values[0]] if values else []
-    while header and not header[-1]:
-        header.pop()
-    spec = spec_for(title)
-    kinds: dict[int, str] = {}
-    if spec is not None:
-        index = {normalize_header(h): j for j, h in enumerate(header)}
-        for column in spec.columns + spec.optional:
-            j = index.get(normalize_header(column.name))
-            if j is not None and column.kind in ("datetime", "date"):
-                kinds[j] = column.kind
-    rows: list[list[CellValue]] = []
-    for raw in values[1:]:
-        row: list[CellValue] = []
-        for j, v in enumerate(raw):
-            if v == "":
-                row.append(None)
-            elif j in kinds and isinstance(v, int | float) and not isinstance(v, bool):
-                row.append(from_serial(float(v), kinds[j]))
-            else:
-                row.append(v)
-        rows.append(row)
-    return Tab(title, header, rows)
-
-
-def _header_from(grids: list[dict[str, Any]]) -> list[str]:
-    """Row 1, from the widest first row among the fetched ranges (the `1:1` range; a column
-    range such as `A:A` starts at the same cell but holds only its own header)."""
-    header: list[str] = []
-    for grid in grids:
-        if grid.get("startRow", 0) == 0 and grid.get("startColumn", 0) == 0:
-            rows = grid.get("rowData", [])
-            cells = rows[0].get("values", []) if rows else []
-            if len(cells) > len(header):
-                header = [
-                    "" if is_blank(_effective(c)) else str(_effective(c)).strip() for c in cells
-                ]
-    while header and not header[-1]:
-        header.pop()
-    return header
-
-
-def _partial_tab(title: str, header: list[str], grids: list[dict[str, Any]]) -> Tab:
-    """A tab holding only the fetched ranges; every other cell reads as blank."""
-    rows: list[list[CellValue]] = []
-    for grid in grids:
-        top, left = grid.get("startRow", 0), grid.get("startColumn", 0)
-        for i, row in enumerate(grid.get("rowData", [])):
-            sheet_row = top + i
-            if sheet_row == 0:
-                continue  # the header
-            while len(rows) < sheet_row:
-                rows.append([None] * len(header))
-            for k, cell in enumerate(row.get("values", [])):
-                if left + k < len(header):
-                    rows[sheet_row - 1][left + k] = _effective(cell)
-    return Tab(title, header, rows)
-
-
-def _write_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, Any]]:
-    body: list[dict[str, Any]] = []
-    for name, plan in plans.items():
-        sheet_id = view.ids[normalize_header(name)]
-        by_column: dict[int, list[tuple[int, CellValue]]] = {}
-        for index, j, value in plan.updates:
-            by_column.setdefault(j, []).append((index, value))
-        for j, cells in sorted(by_column.items()):
-            cells.sort()
-            run: list[tuple[int, CellValue]] = []
-            for index, value in [*cells, (-2, None)]:  # the sentinel closes the last run
-                if run and index != run[-1][0] + 1:
-                    start = run[0][0] + 1  # sheet row index: Tab.rows[0] is row 2
-                    body.append(
-                        {
-                            "updateCells": {
-                                "range": {
-                                    "sheetId": sheet_id,
-                                    "startRowIndex": start,
-                                    "endRowIndex": start + len(run),
-                                    "startColumnIndex": j,
-                                    "endColumnIndex": j + 1,
-                                },
-                                "rows": [{"values": [cell_data(v)]} for _i, v in run],
-                                "fields": VALUE_FIELDS,
-                            }
-                        }
-                    )
-                    run = []
-                run.append((index, value))
-        if plan.appends:
-            body.append(
-                {
-                    "appendCells": {
-                        "sheetId": sheet_id,
-                        "rows": [{"values": [cell_data(v) for v in row]} for row in plan.appends],
-                        "fields": VALUE_FIELDS,
-                    }
-                }
-            )
-    return body
-
-
-def _delete_requests(plans: dict[str, TabPlan], view: _View) -> list[dict[str, Any]]:
-    """Rows moved to another tab, deleted last and from the bottom up, so that every other
-    request of the batch still points at the row it was planned for."""
-    body: list[dict[str, Any]] = []
-    for name, plan in plans.items():
-        sheet_id = view.ids[normalize_header(name)]
-        for start, count in runs(plan.deletes):
-            body.append(
-                {
-                    "deleteDimension": {
-                        "range": {
-                            "sheetId": sheet_id,
-                            "dimension": "ROWS",
-                            "startIndex": start + 1,
-                            "endIndex": start + 1 + count,
-                        }
-                    }
-                }
-            )
-    return body
-
-
-def _grid_requests(batch: Batch, view: _View) -> list[dict[str, Any]]:
-    """Job-owned tabs rewritten whole from A1; a missing one is added, with its charts.
-    B2 holds the moment it was written (the Dashboard's "Updated")."""
-    body: list[dict[str, Any]] = []
-    for name, grid in batch.grids.items():
-        sheet_id = view.ids.get(normalize_header(name))
-        there = view.tab(name)
-        if there is not None and there.rows and there.rows[0][1:2] == grid[1][1:2]:
-            continue  # the same stamp in B2: a retried write that went through already
-        if sheet_id is None:
-            sheet_id = GRID_SHEET_ID + len(body)
-            body += new_grid_tab(name, sheet_id)
-        body.append(
-            {
-                "updateCells": {
-                    "range": {
-                        "sheetId": sheet_id,
-                        "startRowIndex": 0,
-                        "endRowIndex": len(grid),
-                        "startColumnIndex": 0,
-                        "endColumnIndex": max(len(r) for r in grid),
-                    },
-                    "rows": [{"values": [cell_data(v) for v in row]} for row in grid],
-                    "fields": VALUE_FIELDS,
-                }
-            }
-        )
-    return body
