@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from sheets_ops.model import TAB_BY_NAME, CellValue, Column, TabSpec, is_blank
@@ -280,6 +280,28 @@ class Batch:
         names = [c.tab for c in self.cells] + [r.tab for r in self.rows]
         names += [m.tab for m in self.moves] + [m.to for m in self.moves]
         return list(dict.fromkeys(names))
+
+
+def merged(*batches: Batch) -> Batch:
+    """Several stages' changes as one batch, in order. A row's `after` and `after_cell` point
+    into its own stage's batch; here they are shifted to where that stage's changes land."""
+    out = Batch()
+    for batch in batches:
+        rows, cells = len(out.rows), len(out.cells)
+        out.cells += batch.cells
+        out.rows += [
+            replace(
+                r,
+                after=None if r.after is None else r.after + rows,
+                after_cell=None if r.after_cell is None else r.after_cell + cells,
+            )
+            if r.dependent
+            else r
+            for r in batch.rows
+        ]
+        out.grids.update(batch.grids)
+        out.moves += batch.moves
+    return out
 
 
 def local(moment: datetime, zone: tzinfo) -> datetime:

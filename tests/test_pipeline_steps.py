@@ -188,3 +188,22 @@ def test_an_info_request_needs_an_address_to_ask() -> None:
     assert ask is not None and ask.key == "info-request-REQ-0007" and ask.missing == ("Policy #",)
     assert info_request_for(replace(asking, sender="+1 555 0100"), "REQ-0007") is None
     assert info_request_for(replace(asking, missing=()), "REQ-0007") is None
+
+
+def test_merged_stages_keep_each_log_line_tied_to_its_own_row() -> None:
+    from sheets_ops.sheet import Batch, CellWrite, NewRow, merged
+
+    review = Batch(cells=[CellWrite("Requests", "REQ-000001", 2, "Owner", "Priya")])
+    intake = Batch(
+        cells=[CellWrite("Requests", "", 5, "ID", "REQ-000009", only_if=None)],
+        rows=[
+            NewRow("Requests", {"ID": "REQ-000010"}),
+            NewRow("Log", {"What": "Captured"}, after=0),
+            NewRow("Log", {"What": "Captured"}, after_cell=0),
+        ],
+    )
+    batch = merged(review, Batch(rows=[NewRow("Log", {"What": "x"})]), intake)
+    assert [r.after for r in batch.rows] == [None, None, 1, None]
+    assert [r.after_cell for r in batch.rows] == [None, None, None, 1]
+    assert batch.rows[batch.rows[2].after or 0].cells == {"ID": "REQ-000010"}
+    assert batch.cells[batch.rows[3].after_cell or 0].value == "REQ-000009"

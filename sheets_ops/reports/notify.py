@@ -74,7 +74,6 @@ class Outgoing:
     message: EmailMessage
     proof: tuple[str, str, str]
     record: NewRow | None = None  # the Log row that records it, written before it is sent
-    after: int | None = None  # a batch row it depends on (the request row of an info request)
 
 
 @dataclass

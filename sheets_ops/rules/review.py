@@ -67,6 +67,7 @@ class Review:
     seen: dict[str, dict[str, str]] = field(default_factory=dict)  # human cells, for next time
     edits: int = 0
     problems: list[str] = field(default_factory=list)  # one line each, for the output
+    fills: dict[str, dict[str, CellValue]] = field(default_factory=dict)  # new request -> cells
 
 
 def assess(
@@ -158,15 +159,16 @@ def review(
     settings: Mapping[str, str],
     now: datetime,
     seen_before: Mapping[str, Mapping[str, str]] | None,
-    new_requests: Sequence[dict[str, CellValue]] = (),
+    new_requests: Sequence[Mapping[str, CellValue]] = (),
     job_wrote: Mapping[str, Mapping[str, str]] | None = None,
     refresh_aging: bool = True,
 ) -> Review:
-    """Every change this cycle makes to existing requests, and the Owner, Due and SLA of the
-    `new_requests` intake is adding (their cells are filled in place). `now` is agency
-    wall-clock time. `job_wrote`: what a cycle that did not finish was writing into people's
-    columns; a cell holding that value is the job's, not a person's edit. `refresh_aging`:
-    whether Age (h) and Idle (h) are rewritten on rows that change nothing else."""
+    """Every change this cycle makes to existing requests (`batch`), and the Owner, Due and
+    SLA of the `new_requests` intake is adding (`fills`, by ID: they go in with the row).
+    `now` is agency wall-clock time. `job_wrote`: what a cycle that did not finish was
+    writing into people's columns; a cell holding that value is the job's, not a person's
+    edit. `refresh_aging`: whether Age (h) and Idle (h) are rewritten on rows that change
+    nothing else."""
     result = Review()
     rows = list(requests.records())
     human_keys = [(c, c.lower()) for c in HUMAN_COLUMNS if requests.col(c) is not None]
@@ -179,11 +181,9 @@ def review(
     log = snapshot.tab(LOG.name)
     log_ok = log is not None and not header_problems(log, LOG)
     history = histories(log)
-    targets: list[tuple[int, Mapping[str, CellValue], dict[str, CellValue] | None]] = [
-        (row, rec, None) for row, rec in rows
-    ]
-    targets += [(0, {normalize_header(k): v for k, v in c.items()}, c) for c in new_requests]
-    for row, cells, new_row in targets:
+    targets: list[tuple[int, Mapping[str, CellValue]]] = list(rows)
+    targets += [(0, {normalize_header(k): v for k, v in c.items()}) for c in new_requests]
+    for row, cells in targets:
         look = look_at(cells, history, desk)
         if parse_id(look.rid) is None:
             continue
@@ -193,8 +193,8 @@ def review(
             current[column] = (before or {}).get(column, "")
         result.seen[look.rid] = current
         ours = (job_wrote or {}).get(look.rid, {})
-        changes = assess(look, desk, current, before, ours, refresh_aging or new_row is not None)
-        _apply(changes, look.rid, row, new_row, desk, result, log_ok)
+        changes = assess(look, desk, current, before, ours, refresh_aging or not row)
+        _apply(changes, look.rid, row, desk, result, log_ok)
     return result
 
 
@@ -202,18 +202,18 @@ def _apply(
     changes: Changes,
     rid: str,
     row: int,
-    new_row: dict[str, CellValue] | None,
     desk: Desk,
     result: Review,
     log_ok: bool,
 ) -> None:
-    """Where one request's changes go, decided once: into the cells of a row intake is
-    adding, or as cell writes to an existing row (a person's cell only while still blank)."""
+    """Where one request's changes go, decided once: into the fills of a row intake is
+    adding (`row` 0), or as cell writes to an existing row (a person's cell only while
+    still what it was)."""
     for column, value, current, human in changes.cells:
         if column in desk.blanked:
             continue
-        if new_row is not None:
-            new_row[column] = value
+        if not row:
+            result.fills.setdefault(rid, {})[column] = value
             continue
         only = {"only_if": current} if human else {}
         result.batch.cells.append(CellWrite(REQUESTS.name, rid, row, column, value, **only))

@@ -1,0 +1,106 @@
+"""A cycle's emails, exactly once: which ones this cycle sends (info requests, carrier
+chases, digests, summaries, the weekly report, renewal reminders) with the Log lines that
+record them, and the Log lines of deliveries that ended since; then, once the write has
+landed, which of them the tracker now records: only those are delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sheets_ops.model import LOG
+from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
+from sheets_ops.rules.intake import IntakePlan
+from sheets_ops.rules.renewals import RenewalReminder
+from sheets_ops.rules.review import Review
+from sheets_ops.sheet import ADDED, PRESENT, Batch, Snapshot, Tab, cell_text, normalize_header
+from sheets_ops.sync.outbox import Outcome, Proof
+
+
+@dataclass
+class Emails:
+    """This cycle's emails, the outcomes of earlier deliveries, and the Log lines of both."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+    batch: Batch = field(default_factory=Batch)
+
+
+def plan_emails(
+    mailer: Mailer,
+    snapshot: Snapshot,
+    requests: Tab,
+    intake: IntakePlan,
+    looked: Review,
+    reminders: list[RenewalReminder],
+    outcomes: list[Outcome],
+) -> Emails:
+    """Every email this cycle sends, with the Log rows that record them; and the outcomes of
+    earlier deliveries, which the Log hears of now."""
+    emails = Emails(outcomes=outcomes)
+    rows = rows_by_id(requests)
+    log = snapshot.tab(LOG.name)
+    for o in outcomes:
+        if o.status == "sent":
+            emails.batch.rows.append(mailer.log(EMAIL_SENT, o.key, f"{o.kind} to {o.recipient}"))
+        else:
+            detail = f"{o.kind} to {o.recipient}: {o.error}"
+            emails.batch.rows.append(mailer.log(EMAIL_FAILED, o.key, detail))
+    failures = [(o.key, o.recipient, o.error) for o in outcomes if o.status == "failed"]
+    emails.outgoing += [mailer.info_request(ask) for _row, ask in intake.info_requests]
+    for escalation in looked.escalations:
+        if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
+            emails.outgoing.append(reminder)
+    for email in (
+        mailer.digests(rows, log, failures) + mailer.summary(rows, log) + mailer.weekly(log)
+    ):
+        if email.record is not None:
+            emails.batch.rows.append(email.record)
+        emails.outgoing.append(email)
+    for renewal in reminders:
+        line = cell_text(mailer.renewals.get(renewal.policy, {}).get("line"))
+        emails.outgoing.append(mailer.renewal_reminder(renewal, line))
+    return emails
+
+
+def logged_in(snapshot: Snapshot) -> Callable[[Proof], bool]:
+    """Whether the tracker's Log holds a line (What, Request, Old): an email's proof."""
+    log = snapshot.tab(LOG.name)
+    lines: dict[tuple[str, str], set[str]] = {}
+    for _row, cells in log.records() if log is not None else ():
+        what, old = cell_text(cells.get("what")), cell_text(cells.get("old"))
+        lines.setdefault((what, old), set()).add(cell_text(cells.get("request")))
+
+    def found(proof: Proof) -> bool:
+        what, request, old = proof
+        requests = lines.get((what.strip(), old.strip()))
+        return requests is not None and (not request.strip() or request.strip() in requests)
+
+    return found
+
+
+def recorded(
+    batch: Batch, outcomes: list[str], before: Callable[[Proof], bool]
+) -> Callable[[Proof], bool]:
+    """Whether a Log line (What, Request, Old) is in the tracker now: there before this
+    cycle, or written (or found there) by this cycle's write (`outcomes`, by batch row)."""
+    lines: set[tuple[str, str, str]] = set()
+    for i, r in enumerate(batch.rows):
+        if normalize_header(r.tab) == normalize_header(LOG.name) and outcomes[i] in (
+            ADDED,
+            PRESENT,
+        ):
+            what, old = cell_text(r.cells.get("What")), cell_text(r.cells.get("Old"))
+            lines.add((what, "", old))
+            lines.add((what, cell_text(r.cells.get("Request")), old))
+
+    def found(proof: Proof) -> bool:
+        what, request, old = (p.strip() for p in proof)
+        return (what, request, old) in lines or before(proof)
+
+    return found
+
+
+def outcome_proof(outcome: Outcome) -> Proof:
+    """The Log line that records how an earlier delivery ended."""
+    return (EMAIL_SENT if outcome.status == "sent" else EMAIL_FAILED, "", outcome.key)
