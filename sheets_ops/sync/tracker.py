@@ -24,6 +24,7 @@ from sheets_ops.sheet import (
     NOT_WRITTEN,
     PRESENT,
     Batch,
+    CellWrite,
     Move,
     NewRow,
     Snapshot,
@@ -167,106 +168,136 @@ def plan_tab(
     Pure: the backends call it after a fresh look at the tab, so a sort or an edit made by a
     person since the cycle read the tracker is taken into account.
     """
-    decided = decided or {}
-    cells_done = cells_done or set()
     spec = spec if spec is not None else spec_for(tab.title)
     plan = TabPlan(append_at=last_used_row(tab))
     title = normalize_header(tab.title)
-    cells = [(n, c) for n, c in enumerate(batch.cells) if normalize_header(c.tab) == title]
     new_rows = [(i, r) for i, r in enumerate(batch.rows) if normalize_header(r.tab) == title]
-    if spec is not None:
-        problems = header_problems(tab, spec)
-        if problems:
-            plan.skipped.append(f"{problems[0]}; nothing was written to it")
-            for i, _ in new_rows:
-                plan.outcomes[i] = NOT_WRITTEN
-            return plan
-    columns = tab.columns()
-    key_col = columns.get(normalize_header(spec.key)) if spec and spec.key else None
-
-    def key_at(index: int) -> CellValue:
-        if key_col is None or index >= len(tab.rows):
-            return None
-        row = tab.rows[index]
-        return row[key_col] if key_col < len(row) else None
-
-    where: dict[str, list[int]] | None = None
-    for n, c in cells:
-        j = columns.get(normalize_header(c.column))
-        if j is None:
-            plan.skipped.append(f'{tab.title}: no column "{c.column}" any more; {c.key} not set')
-            continue
-        index = c.row - 2
-        if c.key == "":
-            row = tab.rows[index] if 0 <= index < len(tab.rows) else []
-            if not is_blank(key_at(index)) or all(is_blank(v) for v in row):
-                plan.skipped.append(
-                    f"{tab.title}: row {c.row} changed since it was read; left for the next cycle"
-                )
-                continue
-        elif not _same(key_at(index), c.key):
-            if where is None:
-                where = {}
-                for k in range(len(tab.rows)):
-                    kv = key_at(k)
-                    if isinstance(kv, str) and kv.strip():
-                        where.setdefault(kv.strip(), []).append(k)
-            found = where.get(c.key, [])
-            if len(found) != 1:
-                why = "is no longer in the tab" if not found else "appears more than once"
-                plan.skipped.append(f"{tab.title}: {c.key} {why}; {c.column} not set")
-                continue
-            index = found[0]
-        row = tab.rows[index]
-        current = row[j] if j < len(row) else None
-        guard = c.only_if
-        if not isinstance(guard, Unguarded) and not _same(current, guard):
-            if _same(current, c.value):
-                plan.cells_done.append(n)  # it holds this value already: our own earlier write
-                continue
-            plan.skipped.append(
-                f"{tab.title}: {c.key or f'row {c.row}'} {c.column} was changed by a person; kept"
-            )
-            continue
-        plan.updates.append((index, j, c.value))
-        plan.cells_done.append(n)
-
-    taken: dict[str, set[str]] = {}
-
-    def existing(column: str) -> set[str]:
-        if column not in taken:
-            taken[column] = {str(v).strip() for v in tab.values(column) if not is_blank(v)}
-        return taken[column]
-
-    width = len(tab.header)
+    problems = header_problems(tab, spec) if spec is not None else []
+    if problems:
+        plan.skipped.append(f"{problems[0]}; nothing was written to it")
+        for i, _ in new_rows:
+            plan.outcomes[i] = NOT_WRITTEN
+        return plan
+    rows = _Rows(tab, spec)
+    for n, c in enumerate(batch.cells):
+        if normalize_header(c.tab) == title:
+            _plan_cell(n, c, rows, plan)
+    taken = _Taken(tab)
     for i, r in new_rows:
-        target = decided.get(r.after) if r.after is not None else ADDED
-        if not (target == ADDED or (target == PRESENT and r.dedupe)) or (
-            r.after_cell is not None and r.after_cell not in cells_done
-        ):
-            plan.outcomes[i] = NOT_WRITTEN  # what it belongs to was not written
-            continue
-        if r.dedupe and str(r.cells.get(r.dedupe, "")).strip() in existing(r.dedupe):
-            plan.outcomes[i] = PRESENT
-            continue
-        if r.unique and str(r.cells.get(r.unique, "")).strip() in existing(r.unique):
-            plan.outcomes[i] = CONFLICT
-            plan.skipped.append(
-                f"{tab.title}: {r.cells.get(r.unique)} was taken by another writer; "
-                "its message stays in the mailbox for the next cycle"
-            )
-            continue
-        values: list[CellValue] = [None] * width
-        for name, value in r.cells.items():
-            j = columns.get(normalize_header(name))
-            if j is not None:
-                values[j] = value
-        plan.appends.append(values)
-        plan.outcomes[i] = ADDED
-        for column in (r.dedupe, r.unique):
-            if column:
-                existing(column).add(str(r.cells.get(column, "")).strip())
+        plan.outcomes[i] = _plan_row(r, rows, taken, plan, decided or {}, cells_done or set())
     return plan
+
+
+class _Rows:
+    """A tab's rows as a write finds them: by sheet row, or by their key (ID)."""
+
+    def __init__(self, tab: Tab, spec: TabSpec | None) -> None:
+        self.tab = tab
+        self.columns = tab.columns()
+        self.key_col = self.columns.get(normalize_header(spec.key)) if spec and spec.key else None
+        self._where: dict[str, list[int]] | None = None
+
+    def key_at(self, index: int) -> CellValue:
+        if self.key_col is None or index >= len(self.tab.rows):
+            return None
+        row = self.tab.rows[index]
+        return row[self.key_col] if self.key_col < len(row) else None
+
+    def with_key(self, key: str) -> list[int]:
+        if self._where is None:
+            self._where = {}
+            for k in range(len(self.tab.rows)):
+                value = self.key_at(k)
+                if isinstance(value, str) and value.strip():
+                    self._where.setdefault(value.strip(), []).append(k)
+        return self._where.get(key, [])
+
+
+class _Taken:
+    """The values already in a tab's dedupe and unique columns, kept current as rows are
+    planned."""
+
+    def __init__(self, tab: Tab) -> None:
+        self.tab = tab
+        self._taken: dict[str, set[str]] = {}
+
+    def __call__(self, column: str) -> set[str]:
+        if column not in self._taken:
+            values = self.tab.values(column)
+            self._taken[column] = {str(v).strip() for v in values if not is_blank(v)}
+        return self._taken[column]
+
+
+def _plan_cell(n: int, c: CellWrite, rows: _Rows, plan: TabPlan) -> None:
+    """Where cell write `n` goes: its row found by ID (it may have moved), written only while
+    a person's cell still holds what the job saw; anything else is said in `skipped`."""
+    tab = rows.tab
+    j = rows.columns.get(normalize_header(c.column))
+    if j is None:
+        plan.skipped.append(f'{tab.title}: no column "{c.column}" any more; {c.key} not set')
+        return
+    index = c.row - 2
+    if c.key == "":
+        row = tab.rows[index] if 0 <= index < len(tab.rows) else []
+        if not is_blank(rows.key_at(index)) or all(is_blank(v) for v in row):
+            plan.skipped.append(
+                f"{tab.title}: row {c.row} changed since it was read; left for the next cycle"
+            )
+            return
+    elif not _same(rows.key_at(index), c.key):
+        found = rows.with_key(c.key)
+        if len(found) != 1:
+            why = "is no longer in the tab" if not found else "appears more than once"
+            plan.skipped.append(f"{tab.title}: {c.key} {why}; {c.column} not set")
+            return
+        index = found[0]
+    row = tab.rows[index]
+    current = row[j] if j < len(row) else None
+    if not isinstance(c.only_if, Unguarded) and not _same(current, c.only_if):
+        if _same(current, c.value):
+            plan.cells_done.append(n)  # it holds this value already: our own earlier write
+            return
+        plan.skipped.append(
+            f"{tab.title}: {c.key or f'row {c.row}'} {c.column} was changed by a person; kept"
+        )
+        return
+    plan.updates.append((index, j, c.value))
+    plan.cells_done.append(n)
+
+
+def _plan_row(
+    r: NewRow,
+    rows: _Rows,
+    taken: _Taken,
+    plan: TabPlan,
+    decided: dict[int, str],
+    cells_done: set[int],
+) -> str:
+    """What becomes of one new row: appended, found there already (its dedupe key), refused
+    (its unique key was taken), or not written (what it belongs to was not)."""
+    target = decided.get(r.after) if r.after is not None else ADDED
+    if not (target == ADDED or (target == PRESENT and r.dedupe)) or (
+        r.after_cell is not None and r.after_cell not in cells_done
+    ):
+        return NOT_WRITTEN
+    if r.dedupe and str(r.cells.get(r.dedupe, "")).strip() in taken(r.dedupe):
+        return PRESENT
+    if r.unique and str(r.cells.get(r.unique, "")).strip() in taken(r.unique):
+        plan.skipped.append(
+            f"{rows.tab.title}: {r.cells.get(r.unique)} was taken by another writer; "
+            "its message stays in the mailbox for the next cycle"
+        )
+        return CONFLICT
+    values: list[CellValue] = [None] * len(rows.tab.header)
+    for name, value in r.cells.items():
+        j = rows.columns.get(normalize_header(name))
+        if j is not None:
+            values[j] = value
+    plan.appends.append(values)
+    for column in (r.dedupe, r.unique):
+        if column:
+            taken(column).add(str(r.cells.get(column, "")).strip())
+    return ADDED
 
 
 # Writes too big for one request --------------------------------------------------------
