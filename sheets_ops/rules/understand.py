@@ -19,7 +19,7 @@ from sheets_ops.model import TEXT, VOICEMAIL, Channel, Status, format_id, is_bla
 from sheets_ops.rules.calls import Call, caller, channel_of, duration_of, spoken
 from sheets_ops.rules.clients import Match, addresses_in, match_client
 from sheets_ops.rules.dates import deadline_when, effective_of, timeline
-from sheets_ops.rules.directory import Directory, policy_key
+from sheets_ops.rules.directory import Account, Directory, policy_key
 from sheets_ops.rules.holders import certificate_holder, holder_of
 from sheets_ops.rules.kinds import classify, is_complex
 from sheets_ops.rules.message import Parsed, message_id_of, plain_line
@@ -330,57 +330,29 @@ def understand(
         due,
     )
     thread_of, how = ("", "") if ignore else threads.find(parsed, asked, words)
-    unsure: list[str] = []
     if thread_of:  # a follow-up: what it does not say, its request and the quoted text say
-        original = threads.requests.get(thread_of)
-        quoted = text.quoted
-        if original is not None:
-            kind = original.kind or kind
-            if not account and original.client:
-                account = directory.account(original.client)
-        if not policy:
-            policy = pick(policies_in(quoted, directory, account), account)
-        if kind == "COI" and not holder:
-            holder = certificate_holder(quoted, "", account.name if account else "") or (
-                original.holder if original else ""
-            )
-        complex_ = (
-            complex_
-            or is_complex(kind, "", quoted, directory)
-            or bool(original and original.complex)
+        kind, account, policy, holder, complex_in_thread = _from_thread(
+            threads.requests.get(thread_of), text.quoted, directory, kind, account, policy, holder
         )
+        complex_ = complex_ or complex_in_thread
     elif not policy and (text.quoted or parsed.attached):
         policy = pick(policies_in(f"{text.quoted}\n{parsed.attached}", directory, account), account)
+    unsure: tuple[str, ...] = ()
     if not ignore:  # what a CSR should look at before trusting the cell
-        if verdict.margin < 2.0 and not thread_of:
-            unsure.append("Type")
-        if match is not None and match.by == "name":
-            unsure.append("Client")
         named = next((f for f in found if f.policy == policy), None)
-        if named is not None and (named.account is None or (account and named.account != account)):
-            unsure.append("Policy #")  # not one of the client's policies in Accounts
-        if holder and not holder_sure:
-            unsure.append("Certificate Holder")
-        if due_when is not None and due_when.role in ("bare", "event"):
-            unsure.append("Client Deadline")
-    if reading.call is not None and reading.channel is Channel.VOICEMAIL:
-        head = f"Voicemail {reading.call.duration} from {reading.call.phone or 'unknown number'}"
-        summary = plain_line(f"{' '.join(head.split())}: {reading.call.words}")
-    elif reading.call is not None:
-        summary = plain_line(
-            f"Text from {reading.call.phone or parsed.sender}: {reading.call.words}"
-        )
-    else:
-        summary = (
-            plain_line(parsed.subject)
-            if parsed.subject
-            else plain_line(" ".join(words.split()[:16]))
+        unsure = _unsure(
+            verdict.margin < 2.0 and not thread_of,
+            match is not None and match.by == "name",
+            named is not None
+            and (named.account is None or bool(account and named.account != account)),
+            bool(holder and not holder_sure),
+            due_when is not None and due_when.role in ("bare", "event"),
         )
     u = Understanding(
         parsed=parsed,
         channel=reading.channel,
         sender=reading.sender,
-        summary=summary or "(no subject)",
+        summary=_summary(parsed, reading, words),
         type=kind,
         complex=complex_,
         client=account.name if account else "",
@@ -396,9 +368,64 @@ def understand(
         thread_of=thread_of,
         thread_how=how,
         ignore=ignore,
-        unsure=tuple(unsure),
+        unsure=unsure,
     )
     return replace(u, missing=missing_for(u, directory))
+
+
+def _from_thread(
+    original: Known | None,
+    quoted: str,
+    directory: Directory,
+    kind: str,
+    account: Account | None,
+    policy: str,
+    holder: str,
+) -> tuple[str, Account | None, str, str, bool]:
+    """What a follow-up does not say, read from its request and the text it quotes: the
+    type, client, policy, certificate holder, and whether they make the work complex."""
+    if original is not None:
+        kind = original.kind or kind
+        if not account and original.client:
+            account = directory.account(original.client)
+    if not policy:
+        policy = pick(policies_in(quoted, directory, account), account)
+    if kind == "COI" and not holder:
+        holder = certificate_holder(quoted, "", account.name if account else "") or (
+            original.holder if original else ""
+        )
+    complex_ = is_complex(kind, "", quoted, directory) or bool(original and original.complex)
+    return kind, account, policy, holder, complex_
+
+
+def _unsure(
+    type_: bool, client: bool, policy: bool, holder: bool, deadline: bool
+) -> tuple[str, ...]:
+    """The cells intake filled from weak evidence, for a CSR to check first."""
+    flags = (
+        ("Type", type_),
+        ("Client", client),
+        ("Policy #", policy),  # not one of the client's policies in Accounts
+        ("Certificate Holder", holder),
+        ("Client Deadline", deadline),
+    )
+    return tuple(name for name, weak in flags if weak)
+
+
+def _summary(parsed: Parsed, reading: _Reading, words: str) -> str:
+    """The Summary cell: who called or texted and what they said, else the subject, else
+    the first words."""
+    call = reading.call
+    if call is not None and reading.channel is Channel.VOICEMAIL:
+        head = f"Voicemail {call.duration} from {call.phone or 'unknown number'}"
+        summary = plain_line(f"{' '.join(head.split())}: {call.words}")
+    elif call is not None:
+        summary = plain_line(f"Text from {call.phone or parsed.sender}: {call.words}")
+    elif parsed.subject:
+        summary = plain_line(parsed.subject)
+    else:
+        summary = plain_line(" ".join(words.split()[:16]))
+    return summary or "(no subject)"
 
 
 def known_from(request_id: str, u: Understanding, received: datetime | None) -> Known:
