@@ -1,0 +1,301 @@
+"""The command line's shape: each command's arguments, help and examples, and the types
+that read what people type (a moment, a day, a zone, a step). cli.py holds what each
+command does."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sheets_ops import __version__
+
+Handler = Callable[[argparse.Namespace], int]
+
+MAIN_HELP = """\
+Keep an insurance agency's service requests in the spreadsheet it already uses.
+
+Every email, voicemail and text becomes one row of the tracker's Requests tab, exactly once;
+the owner scans the sheet, CSRs change status cells. Configuration comes from .env (see
+.env.example): with nothing set, the tracker is ./tracker.xlsx, the inbox ./inbox (a folder of
+.eml files) and the outbox ./outbox.
+"""
+
+MAIN_EXAMPLES = """\
+examples:
+  sheets-ops demo                      build a sample agency in ./demo and run a cycle on it
+  sheets-ops init                      create (or repair) the tracker named by TRACKER
+  sheets-ops run --once                capture new mail into the tracker, once
+  sheets-ops run --once --dry-run      show what a cycle would write, write nothing
+  sheets-ops inspect message.eml       what intake understands of a message
+  sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00   what would escalate
+  sheets-ops COMMAND --help            more about one command
+"""
+
+INSPECT_EXAMPLES = """\
+examples:
+  sheets-ops inspect inbox/*.eml
+  sheets-ops inspect --json message.eml
+  sheets-ops inspect --accounts accounts.csv --json a.eml b.eml     one JSON object per line
+  sheets-ops inspect --time-zone America/New_York --accounts accounts.csv inbox/*.eml
+
+Shows what intake understands of each message (channel, type, client, policy number,
+certificate holder, deadline, complexity, whether it is a new request, what is missing),
+without touching the tracker. Files are read in the order given: a later file that replies to
+an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's headers; without
+it, the tracker's Accounts tab is used.
+"""
+
+RENEWALS_EXAMPLES = """\
+examples:
+  sheets-ops renewals import expiring-policies.csv
+  sheets-ops renewals import epic-export.csv --map "Policy #=Pol No; Client=Insured Name"
+
+Reads a policy/expiration export (client, policy number, carrier, line, expiration, premium,
+account owner) into the Renewals tab. Headers are matched through Settings, Renewal Columns
+(and --map); dates and amounts are read as exports write them. Importing again updates rows
+and never doubles them; lines that cannot be read are listed with their reason.
+"""
+
+DOCTOR_EXAMPLES = """\
+examples:
+  sheets-ops doctor
+  TRACKER=https://docs.google.com/spreadsheets/d/KEY/edit sheets-ops doctor
+
+Checks every setting, the credentials, the tracker's tabs and headers, the Settings values,
+the mailbox (login and folder) and the outbox (SMTP login, or the folder), one line each,
+and says how to fix what fails. Exit status 2 when anything fails. Sends nothing.
+"""
+
+DIGEST_EXAMPLES = """\
+examples:
+  sheets-ops digest --preview preview/
+  sheets-ops digest --preview preview/ --now 2026-11-30T08:30
+
+Writes every email that would go out at that moment (escalation digests, the daily summary,
+carrier reminders, client emails) as HTML files in DIR, one per email, named by its key.
+Sends nothing and writes nothing to the tracker.
+"""
+
+REPORT_EXAMPLES = """\
+examples:
+  sheets-ops report                                   last week, as text
+  sheets-ops report --html report.html                the same, with its charts, in one file
+  sheets-ops report --from 2026-11-01 --to 2026-11-30 --html november.html
+
+The owner's report for a period (both dates included; default: last Monday to Sunday) beside
+the period of the same length just before it: requests received and closed, closed within SLA,
+first response and resolution in business hours (median and p90), open work by age, load per
+owner, client follow-ups, renewals. The job emails it every week (Settings, Weekly Report).
+Reads the tracker; writes and sends nothing.
+"""
+
+SIMULATE_EXAMPLES = """\
+examples:
+  sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00
+  sheets-ops simulate --from 2026-11-30 --to 2026-12-31 --step 4h
+  sheets-ops simulate --from 2026-11-30 --to 2026-12-04T17:00 --ladder draft.csv
+
+Replays the period over the tracker as it is now, under the current Settings and Routing,
+and prints each escalation the ladder would raise, when and to whom. Writes and sends
+nothing: change thresholds in the sheet and run it again before they go live, or draft the
+Escalation tab as a CSV (Level,When,Notify) and try it with --ladder first. Times without an
+offset are agency time.
+"""
+
+INIT_EXAMPLES = """\
+examples:
+  sheets-ops init
+  TRACKER=./agency.xlsx sheets-ops init
+
+Creates every tab of the contract (Requests, Team, Accounts, Routing, Rules, Settings,
+Holidays, Log) with headers, dropdowns, SLA colours, a frozen header row and filters. On an
+existing tracker it adds what is missing and deletes nothing.
+"""
+
+RUN_EXAMPLES = """\
+examples:
+  sheets-ops run                                        the agency's day, until SIGTERM
+  sheets-ops run --once
+  sheets-ops run --once --dry-run
+  sheets-ops run --once --now 2026-11-30T09:00          replay Monday 9 am, agency time
+  sheets-ops run --once --now 2026-11-30T15:00:00Z      a moment in UTC
+  sheets-ops run --idle                                 capture mail within seconds
+
+--now without an offset is read in the agency's time zone (Settings tab, Time Zone).
+"""
+
+DEMO_EXAMPLES = """\
+examples:
+  sheets-ops demo                 build ./demo and run a cycle
+  sheets-ops demo /tmp/agency     somewhere else
+
+Writes DIR/tracker.xlsx with a sample agency (Team, Accounts, Routing, Rules, Settings,
+Holidays), DIR/inbox with sample messages, DIR/outbox and DIR/.env, then runs `init` and one
+cycle. Run it again: nothing is added twice.
+"""
+
+
+def parse_now(text: str | None) -> datetime:
+    """The cycle's clock: --now, or the real time. A naive --now is agency local time and is
+    resolved by the cycle once it has read the Settings tab."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--now: {text!r} is not an ISO date and time (like 2026-11-30T09:00)"
+        ) from None
+
+
+def parse_zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone; use an IANA name like America/New_York"
+        ) from None
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-30") from None
+
+
+def duration(text: str) -> timedelta:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([mhd])\s*", text.lower())
+    if not m:
+        raise argparse.ArgumentTypeError(f"--step: {text!r} is not like 30m, 1h or 1d")
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
+    return timedelta(**{unit: float(m.group(1))})
+
+
+def _with_now(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--now", type=parse_now, default=None, metavar="ISO", help=f"{what} (default: now)"
+    )
+
+
+def _run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--once", action="store_true", help="run one full cycle and exit")
+    p.add_argument(
+        "--idle",
+        action="store_true",
+        help="stay connected and run a cycle as soon as mail arrives (IMAP IDLE)",
+    )
+    _with_now(p, "the cycle's clock, to replay a moment")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would change; write and move nothing"
+    )
+
+
+def _renewals(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["import"], help="what to do (import)")
+    p.add_argument("file", type=Path, metavar="FILE.csv")
+    p.add_argument(
+        "--map", metavar="MAP", help='extra header names, like "Policy #=Pol Num; Client=Insured"'
+    )
+
+
+def _digest(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preview",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where to write one HTML file per email",
+    )
+    _with_now(p, "the moment to preview")
+
+
+def _report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--html", type=Path, metavar="FILE", help="write HTML with its charts")
+    p.add_argument("--from", dest="start", type=parse_day, metavar="DATE", default=None)
+    p.add_argument("--to", dest="end", type=parse_day, metavar="DATE", default=None)
+    _with_now(p, "the moment whose last week is reported")
+
+
+def _simulate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="start", type=parse_now, required=True, metavar="ISO")
+    p.add_argument("--to", dest="end", type=parse_now, required=True, metavar="ISO")
+    p.add_argument(
+        "--step", type=duration, default=timedelta(hours=1), help="how often to look (default 1h)"
+    )
+    p.add_argument(
+        "--ladder",
+        type=Path,
+        metavar="CSV",
+        help="a draft Escalation tab (Level,When,Notify) to try instead of the tracker's",
+    )
+
+
+def _inspect(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE.eml", type=Path)
+    p.add_argument("--accounts", type=Path, metavar="CSV", help="accounts to match clients against")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--time-zone",
+        type=parse_zone,
+        metavar="ZONE",
+        default=None,
+        help="the agency's time zone, for dates like 'tomorrow' (default: the tracker's "
+        "Settings, else America/Chicago)",
+    )
+
+
+def _demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")
+
+
+def _nothing(_p: argparse.ArgumentParser) -> None:
+    pass
+
+
+# name: (what it does, its examples, its arguments), in the order --help lists them
+COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] = {
+    "init": ("create or repair the tracker's tabs and headers", INIT_EXAMPLES, _nothing),
+    "run": ("run the schedule (or one cycle) that keeps the tracker", RUN_EXAMPLES, _run),
+    "renewals": ("import a policy export into the Renewals tab", RENEWALS_EXAMPLES, _renewals),
+    "doctor": (
+        "check the configuration, the tracker, the mailbox and SMTP",
+        DOCTOR_EXAMPLES,
+        _nothing,
+    ),
+    "digest": ("preview the emails a cycle would send", DIGEST_EXAMPLES, _digest),
+    "report": ("the owner's report for a period, with charts", REPORT_EXAMPLES, _report),
+    "simulate": ("replay a period and show what would escalate", SIMULATE_EXAMPLES, _simulate),
+    "inspect": ("show what intake understands of messages", INSPECT_EXAMPLES, _inspect),
+    "demo": ("build a sample agency and run a cycle on it", DEMO_EXAMPLES, _demo),
+}
+
+
+def build_parser(handlers: Mapping[str, Handler]) -> argparse.ArgumentParser:
+    """The `sheets-ops` parser; each command runs its handler."""
+    parser = argparse.ArgumentParser(
+        prog="sheets-ops",
+        description=MAIN_HELP,
+        epilog=MAIN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sheets-ops {__version__}")
+    parser.add_argument(
+        "--traceback", action="store_true", help="show the full traceback when a command fails"
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for name, (summary, examples, arguments) in COMMANDS.items():
+        command = sub.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=examples,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.set_defaults(handler=handlers[name])
+        arguments(command)
+    return parser
