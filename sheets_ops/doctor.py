@@ -3,14 +3,16 @@ writes nothing."""
 
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
-from sheets_ops.model import TABS
+from sheets_ops.model import TABS, TabSpec
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sheet import Snapshot, TrackerError, header_problems
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
@@ -20,109 +22,45 @@ from sheets_ops.sync.transport import SmtpTransport, TransportError
 OK, FAIL = "ok  ", "FAIL"
 
 
-def doctor(say: Callable[[str], None]) -> int:
-    failures = 0
+PROBLEMS = (ConfigError, TrackerError, MailboxError, TransportError, OSError, smtplib.SMTPException)
+T = TypeVar("T")
 
-    def check(name: str, fn: Callable[[], str]) -> object:
-        nonlocal failures
+
+class _Checks:
+    """Runs each check, says one line for it, and counts what failed."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.failures = 0
+
+    def __call__(self, name: str, check: Callable[[], tuple[str, T]]) -> T | None:
         try:
-            detail = fn()
-        except (
-            ConfigError,
-            TrackerError,
-            MailboxError,
-            TransportError,
-            OSError,
-            smtplib.SMTPException,
-        ) as e:
-            failures += 1
-            say(f"{FAIL} {name}: {e}")
+            detail, found = check()
+        except PROBLEMS as e:
+            self.failures += 1
+            self.say(f"{FAIL} {name}: {e}")
             return None
-        say(f"{OK} {name}: {detail}")
-        return detail
+        self.say(f"{OK} {name}: {detail}")
+        return found
 
-    cfg: Config | None = None
 
-    def configuration() -> str:
-        nonlocal cfg
-        cfg = config.load()
-        secrets = ", ".join(sorted(cfg.secrets)) or "none"
-        return f"read (.env and the environment; secrets given: {secrets})"
-
-    check("configuration", configuration)
+def doctor(say: Callable[[str], None]) -> int:
+    """Check the configuration, the tracker and its tabs, the mailbox, the outbox and the
+    state folder; 0 when all is well, 2 when something needs fixing."""
+    check = _Checks(say)
+    cfg = check("configuration", configuration)
     if cfg is None:
         say("     fix the variable named above in .env, then run doctor again")
         return 2
-    snapshot: Snapshot | None = None
-
-    def tracker() -> str:
-        nonlocal snapshot
-        assert cfg is not None
-        snapshot = open_tracker(cfg).read()
-        return f"{cfg.tracker.kind} tracker opens ({len(snapshot.tabs)} tabs)"
-
-    check("tracker", tracker)
+    snapshot = check("tracker", lambda: tracker(cfg))
     if snapshot is not None:
         for spec in TABS:
-            problems = header_problems(snapshot.tab(spec.name), spec)
-
-            def tab(problems: list[str] = problems, spec_name: str = spec.name) -> str:
-                if problems:
-                    raise TrackerError(f"{problems[0]}")
-                return "all headers present"
-
-            check(f"tab {spec.name}", tab)
-
-        def settings() -> str:
-            assert snapshot is not None
-            s = read_settings(snapshot)
-            cal = s.calendar
-            return (
-                f"time zone {s.zone}, business hours {cal.opens:%H:%M}-{cal.closes:%H:%M}, "
-                f"{len(cal.holidays)} holidays"
-            )
-
-        check("settings", settings)
-
-    def mailbox() -> str:
-        assert cfg is not None
-        box = open_mailbox(cfg)
-        if isinstance(box, FolderMailbox):
-            if not box.folder.is_dir():
-                raise MailboxError(
-                    f"MAILBOX: {box.folder} does not exist; create it, or point "
-                    "MAILBOX at the folder your mail lands in"
-                )
-            return f"folder {box.folder}, {len(box.pending())} messages waiting"
-        try:
-            count = sum(1 for _ in box.fetch())
-        finally:
-            box.close()
-        return f"{box.name}: logged in, {count} messages waiting"
-
-    check("mailbox", mailbox)
-
-    def outbox() -> str:
-        assert cfg is not None
-        transport = open_transport(cfg)
-        if isinstance(transport, SmtpTransport):
-            return transport.check()  # the same STARTTLS and login as a delivery
-        folder = Path(transport.name)
-        folder.mkdir(parents=True, exist_ok=True)
-        if not os.access(folder, os.W_OK):
-            raise OSError(f"OUTBOX: cannot write to {folder}; fix its permissions")
-        return f"folder {folder} is writable"
-
-    check("outbox", outbox)
-
-    def state() -> str:
-        assert cfg is not None
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(cfg.state_dir, os.W_OK):
-            raise OSError(f"STATE_DIR: cannot write to {cfg.state_dir}; fix its permissions")
-        return f"{cfg.state_dir} is writable"
-
-    check("state", state)
+            check(f"tab {spec.name}", functools.partial(tab, snapshot, spec))
+        check("settings", lambda: settings(snapshot))
+    check("mailbox", lambda: mailbox(cfg))
+    check("outbox", lambda: outbox(cfg))
+    check("state", lambda: state(cfg))
+    failures = check.failures
     say(
         "all good"
         if not failures
@@ -130,3 +68,62 @@ def doctor(say: Callable[[str], None]) -> int:
         "fix the lines marked FAIL and run doctor again"
     )
     return 2 if failures else 0
+
+
+def configuration() -> tuple[str, Config]:
+    cfg = config.load()
+    secrets = ", ".join(sorted(cfg.secrets)) or "none"
+    return f"read (.env and the environment; secrets given: {secrets})", cfg
+
+
+def tracker(cfg: Config) -> tuple[str, Snapshot]:
+    snapshot = open_tracker(cfg).read()
+    return f"{cfg.tracker.kind} tracker opens ({len(snapshot.tabs)} tabs)", snapshot
+
+
+def tab(snapshot: Snapshot, spec: TabSpec) -> tuple[str, None]:
+    problems = header_problems(snapshot.tab(spec.name), spec)
+    if problems:
+        raise TrackerError(f"{problems[0]}")
+    return "all headers present", None
+
+
+def settings(snapshot: Snapshot) -> tuple[str, None]:
+    s = read_settings(snapshot)
+    cal = s.calendar
+    hours = f"{cal.opens:%H:%M}-{cal.closes:%H:%M}"
+    return f"time zone {s.zone}, business hours {hours}, {len(cal.holidays)} holidays", None
+
+
+def mailbox(cfg: Config) -> tuple[str, None]:
+    box = open_mailbox(cfg)
+    if isinstance(box, FolderMailbox):
+        if not box.folder.is_dir():
+            raise MailboxError(
+                f"MAILBOX: {box.folder} does not exist; create it, or point "
+                "MAILBOX at the folder your mail lands in"
+            )
+        return f"folder {box.folder}, {len(box.pending())} messages waiting", None
+    try:
+        count = sum(1 for _ in box.fetch())
+    finally:
+        box.close()
+    return f"{box.name}: logged in, {count} messages waiting", None
+
+
+def outbox(cfg: Config) -> tuple[str, None]:
+    transport = open_transport(cfg)
+    if isinstance(transport, SmtpTransport):
+        return transport.check(), None  # the same STARTTLS and login as a delivery
+    folder = Path(transport.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not os.access(folder, os.W_OK):
+        raise OSError(f"OUTBOX: cannot write to {folder}; fix its permissions")
+    return f"folder {folder} is writable", None
+
+
+def state(cfg: Config) -> tuple[str, None]:
+    cfg.state_dir.mkdir(parents=True, exist_ok=True)
+    if not os.access(cfg.state_dir, os.W_OK):
+        raise OSError(f"STATE_DIR: cannot write to {cfg.state_dir}; fix its permissions")
+    return f"{cfg.state_dir} is writable", None
