@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sheets_ops.model import REQUESTS
 from sheets_ops.reports.notify import Mailer, Outgoing, rows_by_id
+from sheets_ops.reports.owner_mail import daily_summary
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import review
 from sheets_ops.rules.settings import read_settings
@@ -39,7 +40,9 @@ def preview(snapshot: Snapshot, now: datetime, folder: Path, sender: str) -> lis
     mailer = Mailer(after, settings.values, settings.calendar, wall, sender)
     rows = rows_by_id(check_tab(after, REQUESTS))
     log = after.tab("Log")
-    emails: list[Outgoing] = mailer.digests(rows, log, until=wall) + mailer.summary(rows, log)
+    emails: list[Outgoing] = mailer.digests(rows, log, until=wall) + daily_summary(
+        mailer, rows, log
+    )
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             emails.append(reminder)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from sheets_ops.model import LOG
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
+from sheets_ops.reports.owner_mail import daily_summary, weekly_report
 from sheets_ops.rules.intake import IntakePlan
 from sheets_ops.rules.renewals import RenewalReminder
 from sheets_ops.rules.review import Review
@@ -52,7 +53,9 @@ def plan_emails(
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             emails.outgoing.append(reminder)
     for email in (
-        mailer.digests(rows, log, failures) + mailer.summary(rows, log) + mailer.weekly(log)
+        mailer.digests(rows, log, failures)
+        + daily_summary(mailer, rows, log)
+        + weekly_report(mailer, log)
     ):
         if email.record is not None:
             emails.batch.rows.append(email.record)

@@ -24,17 +24,13 @@ from sheets_ops.model import (
     RENEWALS,
     CellValue,
     Role,
-    Stage,
-    Status,
 )
 from sheets_ops.reports.emails import Rendered, environment, render, template_folders
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.rules.exports import parse_date
-from sheets_ops.rules.history import CARRIER_CHASE, CLOSED, ESCALATED, STEPS_MISSING
+from sheets_ops.rules.history import CARRIER_CHASE, ESCALATED, STEPS_MISSING
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
 from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RENEWAL_REMINDER, RenewalReminder
-from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.rules.team import Member, team_from
 from sheets_ops.rules.understand import INFO_REQUESTED
@@ -252,7 +248,7 @@ class Mailer:
 
     def slot(self, times_setting: str) -> datetime | None:
         """The latest digest time at or before now on a business day (within a week)."""
-        times = sorted(_times(times_setting))
+        times = sorted(clock_times(times_setting))
         if not times:
             return None
         day = self.now.date()
@@ -371,175 +367,15 @@ class Mailer:
         proof = (RENEWAL_REMINDER, reminder.policy, reminder.key)
         return Outgoing(reminder.key, "renewal reminder", message, proof)
 
-    # the daily summary -------------------------------------------------------------------
 
-    def summary(self, rows: Mapping[str, dict[str, Any]], log: Tab | None) -> list[Outgoing]:
-        at = _times(self.settings.get("daily summary time", "07:30"))
-        today = self.now.date()
-        if not at or not self.calendar.is_business_day(today):
-            return []
-        if self.now < datetime.combine(today, at[0]):
-            return []
-        done = _logged(log, SUMMARY_SENT)
-        if today.isoformat() in done:
-            return []
-        context = self.summary_context(rows)
-        readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
-        out = []
-        for m in readers:
-            rendered = self.render("daily_summary", {**context, "name": m.name})
-            key = f"summary-{today:%Y%m%d}-{m.email}"
-            proof = (SUMMARY_SENT, "", today.isoformat())
-            out.append(Outgoing(key, "daily summary", self.message(m.email, rendered, key), proof))
-        if out:
-            record = self.log(
-                SUMMARY_SENT, today.isoformat(), f"to {', '.join(m.name for m in readers)}"
-            )
-            out[0] = replace(out[0], record=record)
-        return out
-
-    # the weekly report ------------------------------------------------------------------
-
-    def weekly_slot(self) -> datetime | None:
-        """The latest "Weekly Report" moment (like "Mon 08:00") at or before now."""
-        text = self.settings.get("weekly report", "Mon 08:00").strip().lower()
-        at = _times(text[3:]) if text[:3] in DAYS else []
-        if not at:
-            return None
-        back = (self.now.weekday() - DAYS.index(text[:3])) % 7
-        moment = datetime.combine(self.now.date() - timedelta(days=back), at[0])
-        return moment if moment <= self.now else moment - timedelta(days=7)
-
-    def weekly(self, log: Tab | None) -> list[Outgoing]:
-        """Last whole week beside the week before, to the Owner and Ops Managers, once a week.
-        A job that was down at the slot still sends it within WEEKLY_CATCH_UP; after that the
-        week is skipped rather than reported late (`sheets-ops report` renders any week)."""
-        from sheets_ops.reports import weekly
-
-        slot = self.weekly_slot()
-        if slot is None or self.now - slot > WEEKLY_CATCH_UP:
-            return []
-        start, end = weekly.week_before(slot)
-        done = _logged(log, WEEKLY_SENT)
-        readers = self.role(Role.OWNER) + self.role(Role.OPS_MANAGER)
-        if start.date().isoformat() in done or not readers:
-            return []
-        report = weekly.build(self.snapshot, self.calendar, start, end)
-        context = weekly.context(report, lambda name: f"cid:{name}@sheets-ops")
-        out = []
-        for m in readers:
-            key = f"weekly-{start:%Y%m%d}-{m.email}"
-            msg = self.message(
-                m.email, self.render("weekly_report", {**context, "name": m.name}), key
-            )
-            html = msg.get_body(preferencelist=("html",))
-            assert isinstance(html, EmailMessage)
-            for name, png in report.charts.items():
-                html.add_related(
-                    png, "image", "png", cid=f"<{name}@sheets-ops>", filename=f"{name}.png"
-                )
-            out.append(
-                Outgoing(key, "weekly report", msg, (WEEKLY_SENT, "", start.date().isoformat()))
-            )
-        record = self.log(
-            WEEKLY_SENT, start.date().isoformat(), f"to {', '.join(m.name for m in readers)}"
-        )
-        out[0] = replace(out[0], record=record)
-        return out
-
-    def pipeline(
-        self, today: date
-    ) -> tuple[list[tuple[str, list[tuple[str, int]]]], list[Item], float, float]:
-        """Renewals expiring this month and next, by stage; those at risk; premium at stake."""
-        this_month = today.replace(day=1)
-        next_month = _month_after(this_month)
-        after = _month_after(next_month)
-        months: dict[str, dict[str, int]] = {f"{this_month:%B}": {}, f"{next_month:%B}": {}}
-        at_risk, stake, risk_stake = [], 0.0, 0.0
-        for policy, r in self.renewals.items():
-            expires = parse_date(r.get("expiration"))
-            if expires is None or not this_month <= expires < after:
-                continue
-            month = f"{expires.replace(day=1):%B}"
-            stage = cell_text(r.get("stage")) or Stage.UPCOMING.value
-            months[month][stage] = months[month].get(stage, 0) + 1
-            premium = r.get("expiring premium")
-            amount = float(premium) if isinstance(premium, int | float) else 0.0
-            stake += amount
-            missed = [
-                c
-                for c in (
-                    "carrier submission deadline",
-                    "quote deadline",
-                    "client decision deadline",
-                )
-                if (d := parse_date(r.get(c))) is not None and d < today
-            ]
-            exception = cell_text(r.get("exception"))
-            late = bool(missed) and stage in (Stage.UPCOMING.value, Stage.QUOTE_REQUESTED.value)
-            if exception or late:
-                risk_stake += amount
-                why = exception or f"{missed[-1]} passed"
-                at_risk.append(self.item(policy, "Renewals at risk", why, "", {}))
-        order = [s.value for s in Stage]
-        pipeline = [
-            (m, sorted(c.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
-            for m, c in months.items()
-        ]
-        return pipeline, at_risk, stake, risk_stake
-
-    def summary_context(self, rows: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-        today = self.now.date()
-        day_hours = self.calendar.day_seconds / 3600
-        open_rows = [r for r in rows.values() if cell_text(r.get("status")) not in CLOSED]
-        by_status: dict[str, int] = {}
-        by_owner: dict[str, int] = {}
-        buckets = dict.fromkeys(AGE_BUCKETS, 0)
-        overdue, today_due = [], []
-        for r in open_rows:
-            status = cell_text(r.get("status")) or Status.NEW.value
-            by_status[status] = by_status.get(status, 0) + 1
-            owner = cell_text(r.get("owner")) or "nobody"
-            by_owner[owner] = by_owner.get(owner, 0) + 1
-            age = r.get("age (h)")
-            days = float(age) / day_hours if isinstance(age, int | float) else 0.0
-            buckets[age_bucket(days)] += 1
-            rid = cell_text(r.get("id"))
-            if cell_text(r.get("sla")) == "Overdue":
-                overdue.append(self.item(rid, "Overdue", "", "", rows))
-            deadline, due = r.get("client deadline"), r.get("due")
-            due_day = due.date() if isinstance(due, datetime) else None
-            deadline_day = (
-                deadline.date()
-                if isinstance(deadline, datetime)
-                else (deadline if isinstance(deadline, date) else None)
-            )
-            if today in (due_day, deadline_day):
-                today_due.append(self.item(rid, "Due today", "", "", rows))
-        pipeline, at_risk, stake, risk_stake = self.pipeline(today)
-        return {
-            "pipeline": pipeline,
-            "at_risk": at_risk,
-            "stake": stake,
-            "risk_stake": risk_stake,
-            "day": today,
-            "open": len(open_rows),
-            "by_status": sorted(by_status.items(), key=lambda kv: -kv[1]),
-            "by_owner": sorted(by_owner.items(), key=lambda kv: (-kv[1], kv[0])),
-            "buckets": list(buckets.items()),
-            "overdue": overdue,
-            "today": today_due,
-        }
-
-
-def _logged(log: Tab | None, what: str) -> set[str]:
+def logged_keys(log: Tab | None, what: str) -> set[str]:
     """The Old cells of the Log lines that say `what` (the days a summary went out...)."""
     return {
         cell_text(r.get("old")) for _x, r in (log.records() if log else []) if r.get("what") == what
     }
 
 
-def _month_after(day: date) -> date:
+def month_after(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
@@ -567,7 +403,7 @@ def _group(reason: str) -> str:
     return "Untouched"
 
 
-def _times(text: str) -> list[time]:
+def clock_times(text: str) -> list[time]:
     out = []
     for part in re.split(r"[;,]", text or ""):
         m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", part)
