@@ -18,7 +18,6 @@ from pathlib import Path
 from sheets_ops.model import (
     ACCOUNTS,
     DEFAULT_RULES,
-    LEGACY_RULES,
     ROUTING,
     RULES,
     CellValue,
@@ -26,6 +25,7 @@ from sheets_ops.model import (
     is_blank,
 )
 from sheets_ops.rules.calls import phone_key
+from sheets_ops.rules.legacy import LEGACY_RULES
 from sheets_ops.sheet import Snapshot, Tab, header_problems, normalize_header
 
 _LEGAL = re.compile(
