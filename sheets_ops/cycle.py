@@ -184,6 +184,11 @@ class TypedRow:
     def id(self) -> str:
         return cell_text(self.cells.get("ID"))
 
+    def filled(self, fills: Mapping[str, CellValue]) -> TypedRow:
+        """The row with the review's fills, in the cells the person left blank."""
+        mine = {c: v for c, v in fills.items() if c not in self.before}
+        return replace(self, cells={**self.cells, **mine})
+
     def adoption(self) -> Batch:
         """The review's fills of the row, written with its adoption."""
         return Batch(
@@ -207,9 +212,9 @@ def typed_rows(intake: IntakePlan, requests: Tab) -> list[TypedRow]:
             if j < len(values)
             if not is_blank(values[j])
         }
-        cells.update(
-            {c.column: c.value for c in intake.batch.cells if c.key == "" and c.row == row}
-        )
+        for fill in intake.batch.cells:  # the job's fills land only where the person left blank
+            if fill.key == "" and fill.row == row and fill.column not in cells:
+                cells[fill.column] = fill.value
         out.append(TypedRow(row, cells, dict(cells)))
     return out
 
@@ -278,7 +283,7 @@ def decide(
         state.load_written() if state is not None else {},
         refresh_aging=refresh,
     )
-    typed = [replace(t, cells={**t.cells, **looked.fills.get(t.id, {})}) for t in typed]
+    typed = [t.filled(looked.fills.get(t.id, {})) for t in typed]
     aging = health_writes(snapshot, {AGING_REFRESHED: wall}, True) if refresh else Batch()
     pipeline = _renewals(snapshot, settings, directory, wall)
     so_far = merged(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -275,3 +275,29 @@ def test_a_bad_time_zone_in_settings_is_named(tracker: Tracker, inbox: FolderMai
     edit_tab(tracker, "Settings", bad_zone)
     with pytest.raises(TrackerError, match='Settings tab: Time Zone "Central" is not a time zone'):
         cycle(tracker, inbox)
+
+
+def test_a_typed_row_keeps_what_the_person_typed_and_it_is_not_taken_for_an_edit_later(
+    tracker: Tracker, inbox: FolderMailbox, tmp_path: Path
+) -> None:
+    """A person types a COI as Done before its step is ticked: the review would send it back
+    to In Progress, but a typed cell is theirs. The row keeps "Done", and the next cycle does
+    not take that "Done" for an edit they made since."""
+    from sheets_ops.sync.state import StateDir
+    from tests.people import log_rows
+
+    def phone_call(header: list[Any], rows: list[list[Any]]) -> tuple[list[Any], list[list[Any]]]:
+        row: list[Any] = [None] * len(header)
+        row[header.index("Summary")] = "Dana called: COI for the Elm St job"
+        row[header.index("Type")] = "COI"
+        row[header.index("Status")] = "Done"
+        return header, [*rows, row]
+
+    edit_tab(tracker, "Requests", phone_call)
+    state = StateDir(tmp_path / "state")
+    assert cycle(tracker, inbox, state=state).new == 1
+    [manual] = requests(tracker)
+    assert manual["Status"] == "Done"
+    cycle(tracker, inbox, NOW + timedelta(hours=1), state=state)
+    edits = [r for r in log_rows(tracker) if r["By"] == "sheet edit"]
+    assert edits == []
