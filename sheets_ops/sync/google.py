@@ -48,6 +48,15 @@ from sheets_ops.sheet import (
     normalize_header,
     spec_for,
 )
+from sheets_ops.sync.chunks import (
+    CHUNK_BYTES,
+    Chunk,
+    chunk_batch,
+    fold,
+    part_of,
+    request_keys,
+    whole,
+)
 from sheets_ops.sync.google_http import RETRY_STATUS, RetryingHTTPClient
 from sheets_ops.sync.google_layout import (
     layout,
@@ -64,18 +73,7 @@ from sheets_ops.sync.google_values import (
     tab_from_values,
     write_requests,
 )
-from sheets_ops.sync.tracker import (
-    CHUNK_BYTES,
-    Chunk,
-    WriteReport,
-    chunk_batch,
-    fold,
-    merge_report,
-    part_of,
-    plan_batch,
-    request_keys,
-    whole,
-)
+from sheets_ops.sync.tracker import WriteReport, merge_report, plan_batch
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 MAX_CHUNKS = 8  # write requests a cycle may send: 16 calls with their looks, at most 14 MB
