@@ -95,6 +95,43 @@ def plan_import(
     """What an export changes in the Renewals tab: new policies added, changed ones updated
     (found by Policy #), unchanged ones left alone; unreadable lines reported, not guessed."""
     result = ImportResult()
+    where = export_columns(header, mapping)
+    existing: dict[str, tuple[int, dict[str, CellValue]]] = {}
+    for row, cells in renewals.records():
+        key = policy_key(cell_text(cells.get("policy #")))
+        if key:
+            existing[key] = (row, cells)
+    seen: dict[str, int] = {}
+    for line, values in lines:
+        read = read_line(values, where)
+        if isinstance(read, str):
+            result.problems.append((line, read))
+            continue
+        policy, cells, owner = read
+        key = policy_key(policy)
+        if key in seen:
+            result.problems.append(
+                (line, f"{policy} is also on line {seen[key]}; that one is kept")
+            )
+            continue
+        seen[key] = line
+        if key not in existing:
+            new: dict[str, CellValue] = {"Policy #": policy}
+            new.update({k: v for k, v in cells.items() if v is not None})
+            if owner:
+                new["Owner"] = owner
+            result.batch.rows.append(NewRow(RENEWALS.name, new, dedupe="Policy #"))
+            result.added += 1
+        elif update(result.batch, *existing[key], cells, owner):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    return result
+
+
+def export_columns(header: list[str], mapping: Mapping[str, list[str]]) -> dict[str, int]:
+    """Renewals column -> its index in the export, by the header names Settings lists.
+    Raises ValueError when Policy # or Expiration has none."""
     wanted = {normalize_header(h): i for i, h in enumerate(header)}
     where: dict[str, int] = {}
     for column, names in mapping.items():
@@ -109,71 +146,57 @@ def plan_import(
                 f"the export has no column for {needed} (tried {tried}); "
                 "add its header to Settings, Renewal Columns"
             )
-    existing: dict[str, tuple[int, dict[str, CellValue]]] = {}
-    for row, rec in renewals.records():
-        key = policy_key(cell_text(rec.get("policy #")))
-        if key:
-            existing[key] = (row, rec)
-    seen: dict[str, int] = {}
-    for line, values in lines:
+    return where
 
-        def get(column: str, values: list[str] = values) -> str:
-            i = where.get(column)
-            return values[i].strip() if i is not None and i < len(values) else ""
 
-        policy = get("Policy #")
-        if not policy:
-            result.problems.append((line, "no policy number"))
-            continue
-        key = policy_key(policy)
-        if key in seen:
-            result.problems.append(
-                (line, f"{policy} is also on line {seen[key]}; that one is kept")
-            )
-            continue
-        seen[key] = line
-        expiration = parse_date(get("Expiration"))
-        if expiration is None:
-            result.problems.append((line, f"expiration {get('Expiration')!r} is not a date"))
-            continue
-        try:
-            premium = parse_amount(get("Expiring Premium"))
-        except ValueError as e:
-            result.problems.append((line, f"premium: {e}"))
-            continue
-        cells: dict[str, CellValue] = {
-            "Client": get("Client") or None,
-            "Carrier": get("Carrier") or None,
-            "Line": get("Line") or None,
-            "Expiration": expiration,
-            "Expiring Premium": premium,
-        }
-        owner = get("Owner")
-        if key not in existing:
-            new: dict[str, CellValue] = {"Policy #": policy}
-            new.update({k: v for k, v in cells.items() if v is not None})
-            if owner:
-                new["Owner"] = owner
-            result.batch.rows.append(NewRow(RENEWALS.name, new, dedupe="Policy #"))
-            result.added += 1
-            continue
-        row, rec = existing[key]
-        ref = cell_text(rec.get("policy #"))
-        changes = [
-            c for c, v in cells.items() if v is not None and not same_value(v, rec.get(c.lower()))
-        ]
-        for column in changes:
-            result.batch.cells.append(CellWrite(RENEWALS.name, ref, row, column, cells[column]))
-        if owner and is_blank(rec.get("owner")):
-            result.batch.cells.append(
-                CellWrite(RENEWALS.name, ref, row, "Owner", owner, only_if=None)
-            )
-            changes.append("Owner")
-        if changes:
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    return result
+def read_line(
+    values: list[str], where: Mapping[str, int]
+) -> tuple[str, dict[str, CellValue], str] | str:
+    """(Policy #, the imported cells, Owner) of one export line, or why it cannot be read."""
+
+    def get(column: str) -> str:
+        i = where.get(column)
+        return values[i].strip() if i is not None and i < len(values) else ""
+
+    policy = get("Policy #")
+    if not policy:
+        return "no policy number"
+    expiration = parse_date(get("Expiration"))
+    if expiration is None:
+        return f"expiration {get('Expiration')!r} is not a date"
+    try:
+        premium = parse_amount(get("Expiring Premium"))
+    except ValueError as e:
+        return f"premium: {e}"
+    cells: dict[str, CellValue] = {
+        "Client": get("Client") or None,
+        "Carrier": get("Carrier") or None,
+        "Line": get("Line") or None,
+        "Expiration": expiration,
+        "Expiring Premium": premium,
+    }
+    return policy, cells, get("Owner")
+
+
+def update(
+    batch: Batch,
+    row: int,
+    held: Mapping[str, CellValue],
+    cells: Mapping[str, CellValue],
+    owner: str,
+) -> bool:
+    """The cell writes that bring a policy's row to the export; whether there were any. An
+    Owner is filled only while blank."""
+    ref = cell_text(held.get("policy #"))
+    changes = [
+        c for c, v in cells.items() if v is not None and not same_value(v, held.get(c.lower()))
+    ]
+    for column in changes:
+        batch.cells.append(CellWrite(RENEWALS.name, ref, row, column, cells[column]))
+    if owner and is_blank(held.get("owner")):
+        batch.cells.append(CellWrite(RENEWALS.name, ref, row, "Owner", owner, only_if=None))
+        changes.append("Owner")
+    return bool(changes)
 
 
 def same_value(new: CellValue, old: CellValue) -> bool:
