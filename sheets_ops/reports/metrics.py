@@ -9,7 +9,7 @@ whose Escalation cell says so now: the sheet keeps no history of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -104,63 +104,18 @@ def _grouped(df: pd.DataFrame, column: str, by: str) -> dict[str, dict[str, floa
 
 
 def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: datetime) -> Metrics:
+    """The period's figures: what came in, what closed and how fast, first responses, what
+    was open at its end and how old, client follow-ups, the renewal pipeline."""
     m = Metrics(start, end)
     df = frame(snapshot)
-    day_hours = calendar.day_seconds / 3600
-    origin = calendar.elapsed
-
-    def business(a: pd.Series, b: pd.Series) -> pd.Series:
-        return pd.Series(
-            [max(0, origin(y) - origin(x)) / 3600 for x, y in zip(a, b, strict=True)],
-            index=a.index,
-            dtype="float64",
-        )
-
+    hours = _business_hours(calendar)
     got = df[(df["received"] >= start) & (df["received"] < end)]
     m.received = len(got)
     m.by_channel = {str(k): int(v) for k, v in got["channel"].value_counts().items() if k}
     m.by_type = {str(k): int(v) for k, v in got["type"].value_counts().items() if k}
-
-    done = df[(df["closed"] >= start) & (df["closed"] < end) & df["received"].notna()].copy()
-    m.closed = len(done)
-    m.closed_in_sla = int(((done["due"].isna()) | (done["closed"] <= done["due"])).sum())
-    if not done.empty:
-        done["hours"] = business(done["received"], done["closed"])
-        m.resolution = _stats(done["hours"])
-        m.resolution_by_type = _grouped(done, "hours", "type")
-        m.resolution_by_owner = _grouped(done, "hours", "owner")
-
-    firsts = _first_responses(snapshot)
-    if firsts:
-        replies = df[df["id"].isin(list(firsts))].copy()
-        replies["answered"] = replies["id"].map(firsts)
-        replies = replies[
-            (replies["answered"] >= start)
-            & (replies["answered"] < end)
-            & replies["received"].notna()
-        ]
-        if not replies.empty:
-            replies["hours"] = business(replies["received"], replies["answered"])
-            m.first_response = _stats(replies["hours"])
-            m.response_by_type = _grouped(replies, "hours", "type")
-            m.response_by_owner = _grouped(replies, "hours", "owner")
-
-    # open at `end`: received before it and not closed by then (whatever Status says now)
-    still = df[
-        df["received"].notna()
-        & (df["received"] < end)
-        & ~(df["closed"] < end)
-        & ~(df["closed"].isna() & df["status"].isin(list(CLOSED)))
-    ]
-    m.open = len(still)
-    ages = [max(0, origin(end) - origin(r)) / 3600 / day_hours for r in still["received"]]
-    counts = dict.fromkeys(BUCKETS, 0)
-    for days in ages:
-        counts[age_bucket(days)] += 1
-    m.aging = counts
-    m.overdue = int((still["due"] < end).sum())
-    m.escalated = int((still["escalation"] != "").sum())
-    m.load = {str(k): int(v) for k, v in still["owner"].value_counts().items() if k}
+    _closed(m, df, hours)
+    _responded(m, df, _first_responses(snapshot), hours)
+    _open_at_end(m, df, calendar)
     m.follow_ups = len(
         [
             r
@@ -175,6 +130,74 @@ def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: dateti
             if stage not in ("Done",) and isinstance(r.get("expiring premium"), int | float):
                 m.renewal_premium += float(r["expiring premium"])  # type: ignore[arg-type]
     return m
+
+
+Hours = Callable[["pd.Series[Any]", "pd.Series[Any]"], "pd.Series[Any]"]
+
+
+def _business_hours(calendar: Calendar) -> Hours:
+    """Business hours between two columns of moments, row by row."""
+    origin = calendar.elapsed
+
+    def business(a: pd.Series[Any], b: pd.Series[Any]) -> pd.Series[Any]:
+        return pd.Series(
+            [max(0, origin(y) - origin(x)) / 3600 for x, y in zip(a, b, strict=True)],
+            index=a.index,
+            dtype="float64",
+        )
+
+    return business
+
+
+def _closed(m: Metrics, df: pd.DataFrame, hours: Hours) -> None:
+    """Requests closed in the period, within their SLA, and how long they took."""
+    done = df[(df["closed"] >= m.start) & (df["closed"] < m.end) & df["received"].notna()].copy()
+    m.closed = len(done)
+    m.closed_in_sla = int(((done["due"].isna()) | (done["closed"] <= done["due"])).sum())
+    if not done.empty:
+        done["hours"] = hours(done["received"], done["closed"])
+        m.resolution = _stats(done["hours"])
+        m.resolution_by_type = _grouped(done, "hours", "type")
+        m.resolution_by_owner = _grouped(done, "hours", "owner")
+
+
+def _responded(m: Metrics, df: pd.DataFrame, firsts: Mapping[str, datetime], hours: Hours) -> None:
+    """First responses made in the period, and how long after the request came."""
+    if not firsts:
+        return
+    replies = df[df["id"].isin(list(firsts))].copy()
+    replies["answered"] = replies["id"].map(firsts)
+    replies = replies[
+        (replies["answered"] >= m.start)
+        & (replies["answered"] < m.end)
+        & replies["received"].notna()
+    ]
+    if not replies.empty:
+        replies["hours"] = hours(replies["received"], replies["answered"])
+        m.first_response = _stats(replies["hours"])
+        m.response_by_type = _grouped(replies, "hours", "type")
+        m.response_by_owner = _grouped(replies, "hours", "owner")
+
+
+def _open_at_end(m: Metrics, df: pd.DataFrame, calendar: Calendar) -> None:
+    """What was open at the period's end (received before it and not closed by then, whatever
+    Status says now): how many, how old, overdue, escalated, and by owner."""
+    end = m.end
+    still = df[
+        df["received"].notna()
+        & (df["received"] < end)
+        & ~(df["closed"] < end)
+        & ~(df["closed"].isna() & df["status"].isin(list(CLOSED)))
+    ]
+    m.open = len(still)
+    origin, day_hours = calendar.elapsed, calendar.day_seconds / 3600
+    counts = dict.fromkeys(BUCKETS, 0)
+    for received in still["received"]:
+        counts[age_bucket(max(0, origin(end) - origin(received)) / 3600 / day_hours)] += 1
+    m.aging = counts
+    m.overdue = int((still["due"] < end).sum())
+    m.escalated = int((still["escalation"] != "").sum())
+    m.load = {str(k): int(v) for k, v in still["owner"].value_counts().items() if k}
 
 
 def _within(value: CellValue, start: datetime, end: datetime) -> bool:

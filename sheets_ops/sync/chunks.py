@@ -44,7 +44,14 @@ def chunk_batch(batch: Batch, limit: int = CHUNK_BYTES) -> list[Chunk]:
     a fresh look at the sheet, every chunk is safe to apply twice (rows found by key and
     deduplicated, cells guarded by what they held), and stopping between two chunks leaves
     the sheet consistent: what is left is planned again by the next cycle."""
-    Unit = list[tuple[str, int]]  # (kind, index): what must go in one chunk
+    return _pack(batch, _units(batch), limit)
+
+
+Unit = list[tuple[str, int]]  # (kind, index): what must go in one chunk
+
+
+def _units(batch: Batch) -> list[Unit]:
+    """What must go together, in the order it is written (see `chunk_batch`)."""
     first: Unit = [("cell", n) for n, c in enumerate(batch.cells) if c.key == ""]
     by_row: dict[tuple[str, str], Unit] = {}
     aging: list[Unit] = []
@@ -69,18 +76,22 @@ def chunk_batch(batch: Batch, limit: int = CHUNK_BYTES) -> list[Chunk]:
     units: list[Unit] = [[item] for item in first]
     units += list(by_row.values()) + aging
     units += [[("move", n)] for n in range(len(batch.moves))]
-    units += [[("grid", k)] for k in range(len(batch.grids))]
+    return units + [[("grid", k)] for k in range(len(batch.grids))]
 
-    def cost(kind: str, index: int) -> int:
-        if kind == "cell":
-            return _write_cost(batch.cells[index].value)
-        if kind == "row":
-            return 32 + sum(_cost(v) for v in batch.rows[index].cells.values())
-        if kind == "move":
-            return 4_000  # a whole row copied
-        grid = list(batch.grids.values())[index]
-        return sum(_cost(v) for row in grid for v in row)
 
+def _unit_cost(batch: Batch, kind: str, index: int) -> int:
+    if kind == "cell":
+        return _write_cost(batch.cells[index].value)
+    if kind == "row":
+        return 32 + sum(_cost(v) for v in batch.rows[index].cells.values())
+    if kind == "move":
+        return 4_000  # a whole row copied
+    grid = list(batch.grids.values())[index]
+    return sum(_cost(v) for row in grid for v in row)
+
+
+def _pack(batch: Batch, units: list[Unit], limit: int) -> list[Chunk]:
+    """The units in order, as many to a chunk as fit under `limit`."""
     names = list(batch.grids)
     chunks: list[Chunk] = []
     taken: dict[str, list[int]] = {"cell": [], "row": [], "move": [], "grid": []}
@@ -100,7 +111,7 @@ def chunk_batch(batch: Batch, limit: int = CHUNK_BYTES) -> list[Chunk]:
             v.clear()
 
     for unit in units:
-        weight = sum(cost(kind, index) for kind, index in unit)
+        weight = sum(_unit_cost(batch, kind, index) for kind, index in unit)
         if size and size + weight > limit:
             close()
             size = 0
