@@ -341,9 +341,8 @@ def _sent_at(msg: Message, arrived: datetime | None, now: datetime, notes: list[
     return sent
 
 
-def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed:
-    """Read one message from its bytes. Raises MessageError with a reason a person can act on
-    when the bytes are not a usable email."""
+def _email_of(raw: bytes) -> EmailMessage:
+    """The bytes as an email, or MessageError saying why they are not one."""
     if not raw.strip():
         raise MessageError("the file is empty")
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
@@ -361,22 +360,21 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     assert isinstance(msg, EmailMessage)
     if not msg.keys():
         raise MessageError("no email headers found (is this an email message?)")
-    name, sender = parseaddr(_header(msg, "From"))
-    sender = plain_line(sender, 320).strip()
-    if "@" not in sender:
-        raise MessageError("no sender: the From header is missing or has no address")
-    notes: list[str] = []
-    received = _sent_at(msg, arrived, now, notes)
-    message_id = " ".join(_raw(msg, "Message-ID").split())
-    if not message_id:
-        notes.append("no Message-ID; keyed by its content")
-    subject = plain_line(_header(msg, "Subject"), 1000)
+    return msg
+
+
+def _contents(
+    msg: EmailMessage, raw: bytes, notes: list[str]
+) -> tuple[str, bool, tuple[Attachment, ...], str, int]:
+    """The body as plain text (cut to BODY_CHARS), whether it came only as HTML, the
+    attachments, the text of attached messages, and how much of the body was cut; what went
+    wrong goes in `notes`."""
     try:
         body, html_only = _body(msg)
         lowered = raw.lower()
         named = b"filename" in lowered or b"name=" in lowered or b"attachment" in lowered
         attachments = _attachments(msg) if named else ()
-        attached = plain_text(_attached(msg)) if b"message/rfc822" in raw.lower() else ""
+        attached = plain_text(_attached(msg)) if b"message/rfc822" in lowered else ""
     except Exception as e:  # malformed MIME deep inside: keep what the headers say
         body, html_only, attachments, attached = "", False, (), ""
         notes.append(f"body unreadable ({type(e).__name__})")
@@ -387,6 +385,24 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
     if cut:
         body = body[:BODY_CHARS]
         notes.append(f"body cut at {BODY_CHARS:,} characters ({cut:,} more in the mailbox)")
+    return body, html_only, attachments, attached, cut
+
+
+def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed:
+    """Read one message from its bytes. Raises MessageError with a reason a person can act on
+    when the bytes are not a usable email."""
+    msg = _email_of(raw)
+    name, sender = parseaddr(_header(msg, "From"))
+    sender = plain_line(sender, 320).strip()
+    if "@" not in sender:
+        raise MessageError("no sender: the From header is missing or has no address")
+    notes: list[str] = []
+    received = _sent_at(msg, arrived, now, notes)
+    message_id = " ".join(_raw(msg, "Message-ID").split())
+    if not message_id:
+        notes.append("no Message-ID; keyed by its content")
+    subject = plain_line(_header(msg, "Subject"), 1000)
+    body, html_only, attachments, attached, body_cut = _contents(msg, raw, notes)
     references = _MESSAGE_ID.findall(_raw(msg, "References"))
     references += _MESSAGE_ID.findall(_raw(msg, "In-Reply-To"))
     return Parsed(
@@ -401,7 +417,7 @@ def parse_message(raw: bytes, arrived: datetime | None, now: datetime) -> Parsed
         bulk=_bulk(msg),
         attachments=attachments,
         html_only=html_only,
-        body_cut=cut,
+        body_cut=body_cut,
         notes=tuple(notes),
         message_id=plain_line(message_id, 480) if message_id else "",
         suspicious=_suspicious(msg),
