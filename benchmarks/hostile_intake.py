@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 
 from sheets_ops.rules.directory import from_accounts_csv
 from sheets_ops.rules.message import MessageError, parse_message
-from sheets_ops.rules.understand import Threads, understand
+from sheets_ops.rules.threads import Threads
+from sheets_ops.rules.understand import understand
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 ZONE = ZoneInfo("America/Chicago")

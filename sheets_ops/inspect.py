@@ -14,7 +14,8 @@ from sheets_ops.model import SETTING_DEFAULTS
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.message import MessageError, parse_message
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.rules.understand import Threads, Understanding, known_from, understand
+from sheets_ops.rules.threads import Threads
+from sheets_ops.rules.understand import Understanding, known_from, understand
 from sheets_ops.sheet import Snapshot, TrackerError, local
 from sheets_ops.sync import open_tracker
 

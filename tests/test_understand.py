@@ -21,7 +21,8 @@ import pytest
 
 from sheets_ops.rules.directory import Directory, from_accounts_csv
 from sheets_ops.rules.message import parse_message
-from sheets_ops.rules.understand import Threads, Understanding, understand
+from sheets_ops.rules.threads import Threads
+from sheets_ops.rules.understand import Understanding, understand
 
 ZONE = ZoneInfo("America/Chicago")
 SENT = datetime(2026, 12, 1, 9, 0, tzinfo=ZONE)

@@ -33,7 +33,7 @@ from sheets_ops.rules.message import plain_line
 from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RENEWAL_REMINDER, RenewalReminder
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.rules.team import Member, team_from
-from sheets_ops.rules.understand import INFO_REQUESTED
+from sheets_ops.rules.threads import INFO_REQUESTED
 from sheets_ops.sheet import NewRow, Snapshot, Tab, TrackerError, cell_text
 
 DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (

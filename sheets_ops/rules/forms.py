@@ -17,7 +17,8 @@ from sheets_ops.rules.clients import as_written_in_accounts
 from sheets_ops.rules.dates import deadline
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import Parsed, plain_line
-from sheets_ops.rules.understand import Threads, Understanding, missing_for, understand
+from sheets_ops.rules.threads import Threads
+from sheets_ops.rules.understand import Understanding, missing_for, understand
 from sheets_ops.sheet import Snapshot, Tab, normalize_header
 
 PREFIX = "form responses"

@@ -36,17 +36,8 @@ from sheets_ops.rules.context import context_for, fit, thread_text
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import MessageError, parse_message, plain_line
 from sheets_ops.rules.settings import Settings
-from sheets_ops.rules.understand import (
-    CLOSED,
-    FOLLOW_UP,
-    IGNORED,
-    INFO_REQUESTED,
-    REPLY,
-    Threads,
-    Understanding,
-    known_from,
-    understand,
-)
+from sheets_ops.rules.threads import CLOSED, FOLLOW_UP, IGNORED, INFO_REQUESTED, REPLY, Threads
+from sheets_ops.rules.understand import Understanding, known_from, understand
 from sheets_ops.sheet import (
     Batch,
     CellWrite,
