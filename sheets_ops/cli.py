@@ -59,6 +59,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     tracker = open_tracker(cfg, say=_stderr)
     with _writing(tracker, "init", cfg.lock_wait):
         done = tracker.init(TABS)
+    folder = cfg.mailbox.path if cfg.mailbox.kind == "folder" else None
+    if folder is not None and not folder.is_dir():  # where mail is dropped for the job
+        folder.mkdir(parents=True)
+        done.append(f"created the mail folder {folder} (MAILBOX)")
     for line in done:
         print(f"  {line}")
     print(f"{tracker.name}: " + ("ready" if done else "already up to date"))
@@ -207,7 +211,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 result = jobs.once(now)
         if args.dry_run:
             _print_dry_run(result)
-        for line in [*result.review.problems, *result.report.skipped]:
+        for line in result.problems:
+            _stderr(f"problem: {line}")
+        for line in result.report.skipped:
             _stderr(f"note: {line}")
         for e in result.review.escalations:
             print(f"  {_escalation_line(e)}")

@@ -27,10 +27,11 @@ from zoneinfo import ZoneInfo
 from sheets_ops.decide import Plans, decide, job_writes, seen_after
 from sheets_ops.model import DASHBOARD, LOG, REQUESTS, CellValue
 from sheets_ops.reports import dashboard
-from sheets_ops.reports.health import health_writes, mailbox_line
+from sheets_ops.reports.health import health_writes, mailbox_line, problem_values
 from sheets_ops.reports.notify import Mailer
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.intake import IntakePlan, plan_intake
+from sheets_ops.rules.problems import sheet_problems
 from sheets_ops.rules.review import Review
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.sending import Emails, logged_in, outcome_proof, plan_emails, recorded
@@ -68,6 +69,7 @@ class CycleResult:
     zone: ZoneInfo | None = None  # the agency's (Settings)
     wall: datetime | None = None  # the cycle's moment on the agency's wall clock
     backup_at: dt_time | None = None  # Settings, Backup Time
+    problems: list[str] = field(default_factory=list)  # values people typed the job cannot use
 
     @property
     def new(self) -> int:
@@ -193,6 +195,7 @@ def run_cycle(
     result = CycleResult(intake, plans.review, plans.batch, dry_run=dry_run)
     result.mailbox_error, result.zone, result.wall = mailbox_error, settings.zone, wall
     result.backup_at = _clock_time(settings.get("Backup Time"))
+    result.problems = [p.line() for p in sheet_problems(snapshot)] + plans.review.problems
     if dry_run:
         result.seconds = time.monotonic() - started
         return result
@@ -213,6 +216,7 @@ def run_cycle(
             for key, v in health.items()
         }
         values["Mailbox"] = mailbox_line(snapshot, mailbox_error, wall)
+        values.update(problem_values(snapshot, result.problems))
         result.batch = merged(result.batch, health_writes(snapshot, values, bool(result.batch)))
     if dashboard.due(snapshot, wall):
         result.batch.grids[DASHBOARD] = dashboard.grid(snapshot, settings.calendar, wall)

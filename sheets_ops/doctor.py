@@ -13,11 +13,15 @@ from typing import TypeVar
 from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
 from sheets_ops.model import TABS, TabSpec
+from sheets_ops.rules.ladder import ladder_from
+from sheets_ops.rules.problems import sheet_problems
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.rules.team import team_from
 from sheets_ops.sheet import Snapshot, TrackerError, header_problems
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
 from sheets_ops.sync.mailbox import FolderMailbox, MailboxError
 from sheets_ops.sync.transport import SmtpTransport, TransportError
+from sheets_ops.sync.xlsx import describe_lock, lock_files
 
 OK, FAIL = "ok  ", "FAIL"
 
@@ -43,6 +47,10 @@ class _Checks:
         self.say(f"{OK} {name}: {detail}")
         return found
 
+    def fail(self, name: str, line: str) -> None:
+        self.failures += 1
+        self.say(f"{FAIL} {name}: {line}")
+
 
 def doctor(say: Callable[[str], None]) -> int:
     """Check the configuration, the tracker and its tabs, the mailbox, the outbox and the
@@ -53,10 +61,16 @@ def doctor(say: Callable[[str], None]) -> int:
         say("     fix the variable named above in .env, then run doctor again")
         return 2
     snapshot = check("tracker", lambda: tracker(cfg))
+    check("workbook", lambda: workbook(cfg))
     if snapshot is not None:
         for spec in TABS:
             check(f"tab {spec.name}", functools.partial(tab, snapshot, spec))
         check("settings", lambda: settings(snapshot))
+        found = typed_values(snapshot)
+        for where, line in found:
+            check.fail(where, line)
+        if not found:
+            say(f"{OK} values: every Status, Type, Owner, Routing hour and setting reads")
     check("mailbox", lambda: mailbox(cfg))
     check("outbox", lambda: outbox(cfg))
     check("state", lambda: state(cfg))
@@ -79,6 +93,26 @@ def configuration() -> tuple[str, Config]:
 def tracker(cfg: Config) -> tuple[str, Snapshot]:
     snapshot = open_tracker(cfg).read()
     return f"{cfg.tracker.kind} tracker opens ({len(snapshot.tabs)} tabs)", snapshot
+
+
+def workbook(cfg: Config) -> tuple[str, None]:
+    """Whether Excel or LibreOffice has the workbook open: the job cannot save it then."""
+    path = cfg.tracker.path
+    if cfg.tracker.kind != "xlsx" or path is None:
+        return "not a workbook", None
+    locks = lock_files(path)
+    if locks:
+        raise TrackerError(
+            f"{path.name} is {describe_lock(locks[0])}: close it there, or the job waits to save"
+        )
+    return f"{path.name} is not open in another program", None
+
+
+def typed_values(snapshot: Snapshot) -> list[tuple[str, str]]:
+    """(where, what is wrong and how to fix it) for every value the job cannot use."""
+    found = [(p.where, f"{p.what}; {p.fix}") for p in sheet_problems(snapshot)]
+    _ladder, ladder_problems = ladder_from(snapshot, team_from(snapshot))
+    return found + [("Escalation", line) for line in ladder_problems]
 
 
 def tab(snapshot: Snapshot, spec: TabSpec) -> tuple[str, None]:

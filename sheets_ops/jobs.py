@@ -88,6 +88,7 @@ class Jobs:
     ran: dict[str, int] = field(default_factory=dict)  # job name -> times it ran well
     zone: ZoneInfo | None = None  # the agency's, as the last cycle read it
     say: Callable[[str], None] | None = None  # progress lines of long cycles
+    problems: set[str] = field(default_factory=set)  # the last cycle's, each logged once
 
     def guarded(self, name: str, job: Callable[[], object]) -> Callable[[], None]:
         def run() -> None:
@@ -136,8 +137,10 @@ class Jobs:
         self.cycles += 1
         self.zone = result.zone or self.zone
         log.info("cycle: %s", result.summary())
-        for line in result.review.problems:
-            log.warning("%s", line)
+        for line in result.problems:  # each said once, when it appears; the Health tab keeps it
+            if line not in self.problems:
+                log.warning("problem: %s", line)
+        self.problems = set(result.problems)
         for e in result.review.escalations:
             log.info(
                 "escalation: %s L%s to %s: %s", e.request_id, e.level, ", ".join(e.to), e.reason

@@ -304,6 +304,16 @@ def merged(*batches: Batch) -> Batch:
     return out
 
 
+def column_letter(index: int) -> str:
+    """The letters of a 0-based column index: 0 is A, 26 is AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def local(moment: datetime, zone: tzinfo) -> datetime:
     """A naive wall-clock time in the agency's zone: what a spreadsheet cell can hold."""
     return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)

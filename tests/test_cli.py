@@ -85,7 +85,7 @@ def test_run_once_captures_mail_and_prints_a_summary(
     agency: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(capsys, "init")[0] == 0
-    (agency / "inbox").mkdir()
+    (agency / "inbox").mkdir(exist_ok=True)
     (agency / "inbox" / "a.eml").write_bytes(make_eml(1))
     (agency / "inbox" / "b.eml").write_bytes(b"")
     code, out, _err = run(capsys, "run", "--once")
@@ -97,7 +97,7 @@ def test_a_dry_run_prints_what_it_would_add(
     agency: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run(capsys, "init")
-    (agency / "inbox").mkdir()
+    (agency / "inbox").mkdir(exist_ok=True)
     (agency / "inbox" / "a.eml").write_bytes(make_eml(1, subject="COI for Riverside"))
     code, out, _err = run(capsys, "run", "--once", "--dry-run")
     assert code == 0

@@ -150,7 +150,7 @@ def test_one_session_carries_a_whole_delivery_run(tmp_path: Path) -> None:
 @pytest.fixture
 def agency_env(agency: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     XlsxTracker(agency / "tracker.xlsx").init(TABS)
-    (agency / "inbox").mkdir()
+    (agency / "inbox").mkdir(exist_ok=True)
     monkeypatch.setenv("SMTP_USER", USER)
     monkeypatch.setenv("SMTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("MAIL_FROM", "service@agency.example")

@@ -11,7 +11,7 @@ from sheets_ops.cli import main
 
 def test_a_good_setup_is_all_good(agency: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init"]) == 0
-    (agency / "inbox").mkdir()
+    (agency / "inbox").mkdir(exist_ok=True)
     capsys.readouterr()
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out.splitlines()

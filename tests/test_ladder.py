@@ -209,7 +209,11 @@ def test_people_edits_logs_a_persons_change_and_not_the_jobs_own_write() -> None
 def test_closing_sends_done_back_until_every_step_is_ticked() -> None:
     changes, closed = closing(request(Status.DONE.value), desk())
     assert not closed
-    assert changes.cells == [("Missing Info", "Before closing: Doc Sent", None, False)]
+    assert changes.cells == [
+        ("Status", "In Progress", "Done", True),
+        ("Missing Info", "Before closing: Doc Sent", None, False),
+    ]
+    assert changes.log == [("Done with steps missing", "Done", "Doc Sent", "sheets-ops")]
     changes, closed = closing(request(Status.DONE.value, **{"doc sent": "x"}), desk())
     assert closed and [c[0] for c in changes.cells] == ["Closed", "Age (h)", "SLA"]
 
@@ -218,8 +222,13 @@ def test_routing_fills_a_blank_owner_and_keeps_a_persons_choice() -> None:
     changes, owner = routing(request(summary="a cert"), desk())
     assert owner == "Tom Becker"
     assert changes.cells == [("Owner", "Tom Becker", None, True)]
-    kept, owner = routing(request(owner="Alicia"), desk())
-    assert (kept, owner) == (Changes(), "Alicia")
+    kept, owner = routing(request(owner="tom becker"), desk())
+    assert (kept, owner) == (Changes(), "tom becker")
+
+
+def test_an_owner_not_on_team_is_routed_as_if_blank_and_the_cell_is_left_alone() -> None:
+    kept, owner = routing(request(owner="Jane Nobody"), desk())
+    assert (kept, owner) == (Changes(), "Tom Becker")
 
 
 def timing(state: str = "Overdue", idle: float = 0.0) -> Clock:

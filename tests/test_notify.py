@@ -349,6 +349,7 @@ def test_killing_the_job_mid_send_then_rerunning_delivers_each_email_once(
     import sys
 
     as_workbook(desk, agency / "tracker.xlsx")
+    (agency / "inbox").mkdir()
     server, port = Stalling(), free_port()
     controller = Controller(server, hostname="127.0.0.1", port=port)
     controller.start()

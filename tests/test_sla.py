@@ -108,12 +108,12 @@ def test_done_stamps_closed_and_reopening_clears_it() -> None:
     assert row(agency, rid)["SLA"] != "Closed"
 
 
-def test_done_with_steps_unticked_is_flagged_not_closed() -> None:
+def test_done_with_steps_unticked_goes_back_to_in_progress_until_they_are_ticked() -> None:
     agency = office()
     rid = add(agency, type="Endorsement", status="Done", carrier_confirmed="Yes")
     look(agency, datetime(2026, 11, 30, 12, 0))
     r = row(agency, rid)
-    assert r["Status"] == "Done"  # the person's cell stays
+    assert r["Status"] == "In Progress"  # not done yet: the sheet says so
     assert (r["Closed"], r["Missing Info"]) == (
         None,
         "Before closing: Billing Adjusted; Client Notified",
@@ -127,11 +127,20 @@ def test_done_with_steps_unticked_is_flagged_not_closed() -> None:
     look(agency, datetime(2026, 11, 30, 13, 0))
     assert len([x for x in log(agency, rid) if x["What"] == "Done with steps missing"]) == 1
     tab = agency.tabs["Requests"]
-    for step in ("Billing Adjusted", "Client Notified"):
-        tab.rows[0][tab.header.index(step)] = "Yes"
+    tab.rows[0][tab.header.index("Status")] = "Done"  # set Done again, a step still unticked
+    tab.rows[0][tab.header.index("Billing Adjusted")] = "Yes"
+    look(agency, datetime(2026, 11, 30, 13, 30))
+    assert (row(agency, rid)["Status"], row(agency, rid)["Missing Info"]) == (
+        "In Progress",
+        "Before closing: Client Notified",
+    )
+    assert len([x for x in log(agency, rid) if x["What"] == "Done with steps missing"]) == 2
+    tab.rows[0][tab.header.index("Client Notified")] = "Yes"
+    tab.rows[0][tab.header.index("Status")] = "Done"
     look(agency, datetime(2026, 11, 30, 14, 0))
     r = row(agency, rid)
-    assert (r["SLA"], r["Closed"], r["Missing Info"]) == (
+    assert (r["Status"], r["SLA"], r["Closed"], r["Missing Info"]) == (
+        "Done",
         "Closed",
         datetime(2026, 11, 30, 14, 0),
         None,

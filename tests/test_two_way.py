@@ -442,14 +442,14 @@ def test_run_once_from_cron_keeps_the_health_tab_backs_up_and_pings_like_the_ser
 
     tracker = XlsxTracker(agency / "tracker.xlsx")
     tracker.init(TABS)
-    (agency / "inbox").mkdir()
+    (agency / "inbox").mkdir(exist_ok=True)
     (agency / "inbox" / "a.eml").write_bytes(make_eml(1))
     monkeypatch.setenv("HEALTHCHECK_URL", ping_url)
     assert main(["run", "--once", "--now", "2026-11-30T09:00"]) == 0
     health = {r["Key"]: r["Value"] for r in _tab(tracker, "Health")}
     cfg = config.load()
     service = Jobs(cfg, tracker, open_mailbox(cfg), open_outbox(cfg), StateDir(cfg.state_dir))
-    assert set(health) == {*service.health(), "Mailbox", "Aging refreshed"}  # as the service
+    assert set(health) == {*service.health(), "Mailbox", "Aging refreshed", "Problems"}
     assert health["Last good cycle"] == datetime(2026, 11, 30, 9, 0)  # the cycle's clock
     assert health["Mailbox"] == "ok" and health["Last error"] == "none"
     assert (agency / ".sheets_ops" / "backups" / "tracker-20261130.xlsx").is_file()

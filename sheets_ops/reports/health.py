@@ -20,6 +20,7 @@ from sheets_ops.sheet import (
 
 HEALTH_EVERY = timedelta(minutes=15)  # how stale "Last good cycle" may get when nothing changes
 AGING_REFRESHED = "Aging refreshed"  # a Health key: when Age (h) and Idle (h) were last written
+PROBLEMS_SHOWN = 30  # Problem lines on the Health tab; doctor lists them all
 
 
 def _held(snapshot: Snapshot) -> dict[str, tuple[int, CellValue]] | None:
@@ -91,3 +92,19 @@ def mailbox_line(snapshot: Snapshot, error: str, wall: datetime) -> str:
             before = cell_text(cells.get("value"))
     since = before.split(" — ", 1)[0] if before.startswith("down since") else ""
     return f"{since or f'down since {wall:%Y-%m-%d %H:%M}'} — {error}"
+
+
+def problem_values(snapshot: Snapshot, lines: list[str]) -> dict[str, CellValue]:
+    """The Health tab's Problems section: how many, then one "Problem N" line each (tab and
+    cell, what is wrong, how to fix it). Lines left from problems since fixed are emptied."""
+    shown = lines[:PROBLEMS_SHOWN]
+    if len(lines) > PROBLEMS_SHOWN:
+        shown.append(f"and {len(lines) - PROBLEMS_SHOWN} more: `sheets-ops doctor` lists them all")
+    held = _held(snapshot) or {}
+    before = sum(1 for key in held if key.startswith("Problem ") and key[8:].isdigit())
+    values: dict[str, CellValue] = {
+        "Problems": f"{len(lines)}: see the Problem lines below" if lines else "none"
+    }
+    for n in range(max(len(shown), before)):
+        values[f"Problem {n + 1}"] = shown[n] if n < len(shown) else None
+    return values

@@ -15,7 +15,7 @@ WAITING = (Status.WAITING_ON_CLIENT.value, Status.WAITING_ON_CARRIER.value)
 SHEET_EDIT = "sheet edit"
 ESCALATED = "Escalated"
 CARRIER_CHASE = "Carrier chase"
-STEPS_MISSING = "Done with steps missing"
+STEPS_MISSING = "Done with steps missing"  # set back to In Progress
 FIRST_RESPONSE = "First response"
 ROUTED = "Routed"
 # Plain strings for the hot loop (an Enum's .value costs a descriptor call each time).
@@ -25,6 +25,7 @@ SLA_ON_TRACK = SlaState.ON_TRACK.value
 SLA_OVERDUE = SlaState.OVERDUE.value
 SLA_PAUSED = SlaState.PAUSED.value
 STATUS_DONE = Status.DONE.value
+STATUS_IN_PROGRESS = Status.IN_PROGRESS.value
 STATUS_NEW = Status.NEW.value
 STATUS_WAITING_ON_CARRIER = Status.WAITING_ON_CARRIER.value
 TICKED = {"yes", "y", "x", "✓", "✔", "done", "true", "1"}

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_ops.model import HOLIDAYS, SETTING_DEFAULTS, SETTINGS
 from sheets_ops.rules.clock import Calendar, CalendarError, parse_days, parse_hours
+from sheets_ops.rules.problems import setting_wrong
 from sheets_ops.sheet import HeaderError, Snapshot, TrackerError, header_problems, normalize_header
 
 
@@ -22,8 +23,9 @@ class Settings:
 
 
 def read_settings(snapshot: Snapshot) -> Settings:
-    """Settings from the tab, defaults for keys it lacks. A bad value is a one-line
-    TrackerError naming the tab and the key."""
+    """Settings from the tab, defaults for keys it lacks or cannot read (rules/problems.py
+    names those). A Time Zone, Business Hours or holiday that cannot be read is a one-line
+    TrackerError naming the tab and the key: every clock depends on them."""
     tab = snapshot.tab(SETTINGS.name)
     values: dict[str, str] = {}
     if tab is not None:
@@ -35,6 +37,9 @@ def read_settings(snapshot: Snapshot) -> Settings:
             value = record.get("value")
             if key and value is not None and str(value).strip():
                 values[key] = str(value).strip()
+    for key in SETTING_DEFAULTS:  # a value the job cannot read takes the default (problems.py)
+        if normalize_header(key) in values and setting_wrong(key, values[normalize_header(key)]):
+            del values[normalize_header(key)]
     zone_name = values.get("time zone", SETTING_DEFAULTS["Time Zone"][0])
     try:
         zone = ZoneInfo(zone_name)

@@ -25,6 +25,7 @@ from sheets_ops.rules.history import (
     SLA_OVERDUE,
     SLA_PAUSED,
     STATUS_DONE,
+    STATUS_IN_PROGRESS,
     STATUS_NEW,
     STATUS_WAITING_ON_CARRIER,
     STEPS_MISSING,
@@ -168,17 +169,18 @@ def people_edits(
 
 def closing(look: Look, desk: Desk) -> tuple[Changes, bool]:
     """Done means done: a request is closed when Cancelled, or Done with every step of its
-    close checklist ticked; otherwise Missing Info says what is left. Closed is stamped once."""
+    close checklist ticked; Done with a step unticked is set back to In Progress, Missing
+    Info saying what is left, and logged. Closed is stamped once."""
     changes = Changes()
     steps = [s for s in look.route.checklist if normalize_header(s) in desk.columns]
     unticked = [s for s in steps if look.text(s.lower()).lower() not in TICKED]
     done = look.status == STATUS_DONE
     closed = look.status in CLOSED and not (done and unticked)
-    if done and unticked:
+    if done and unticked:  # not done yet: back to In Progress, saying what is left
         wanted = f"Before closing: {'; '.join(unticked)}"
+        changes.set("Status", STATUS_IN_PROGRESS, look.cells.get("status"), human=True)
         changes.set("Missing Info", wanted, look.cells.get("missing info"))
-        if not look.history.flagged_steps:
-            changes.note(STEPS_MISSING, "", "; ".join(unticked))
+        changes.note(STEPS_MISSING, STATUS_DONE, "; ".join(unticked))
     elif look.text("missing info").startswith("Before closing:"):
         changes.set("Missing Info", None, look.cells.get("missing info"))
     if closed:  # stamped once, then left alone: closed requests cost nothing
@@ -194,13 +196,16 @@ def closing(look: Look, desk: Desk) -> tuple[Changes, bool]:
 
 def routing(look: Look, desk: Desk) -> tuple[Changes, str]:
     """The owner: a blank Owner is filled from Routing (complex requests by Complex Route
-    To), Accounts and Team; a filled one is the person's choice and stays."""
+    To), Accounts and Team; a filled one is the person's choice and stays. One who is not on
+    Team is left in the cell, and the request is routed as if it were blank."""
     changes = Changes()
-    owner = look.text("owner")
-    if owner:
-        return changes, owner
+    typed = look.text("owner")
+    if typed and (not desk.team or typed.lower() in {m.name.lower() for m in desk.team}):
+        return changes, typed
     complex_ = is_complex(look.kind, look.text("summary"), look.text("context"), desk.directory)
     owner, why = desk.assigner.assign(look.kind, look.text("client"), complex_, desk.routes)
+    if typed:  # not on Team (a Problem says so): routed as if blank, the cell left as typed
+        return changes, owner
     if owner:
         changes.set("Owner", owner, None, human=True)
         changes.note(ROUTED, "", f"{owner} ({why})")

@@ -78,6 +78,11 @@ class FolderMailbox:
         )
 
     def fetch(self) -> Iterator[MailItem]:
+        if not self.folder.is_dir():
+            raise MailboxError(
+                f"MAILBOX: {self.folder} does not exist; create it, or point MAILBOX at the "
+                "folder your mail lands in"
+            )
         for path in self.pending():
             try:
                 raw = path.read_bytes()
