@@ -204,8 +204,9 @@ def run_cycle(
         result.settled = outbox.settle(logged_in(snapshot))
         mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
         outcomes = outbox.outcomes()
+        reminders = plans.renewals.reminders
         emails = plan_emails(
-            mailer, snapshot, requests, intake, plans.review, plans.renewals.reminders, outcomes
+            mailer, snapshot, requests, intake, plans.review, reminders, outcomes, plans.batch
         )
         for email in emails.outgoing:  # kept locally first, sent only once the sheet records it
             outbox.record(email.key, email.kind, email.message, now, email.proof)

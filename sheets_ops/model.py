@@ -218,9 +218,9 @@ ESCALATION = TabSpec(
         (
             "2",
             "overdue, idle ≥ 2×, or the client followed up",
-            "Ops Manager; Escalation Recipients",
+            "Ops Manager; Escalation Recipients; Owner of the request",
         ),
-        ("3", "client deadline passed, or idle ≥ 3×", "Agency Owner"),
+        ("3", "client deadline passed, or idle ≥ 3×", "Agency Owner; Owner of the request"),
     ),
 )
 
@@ -272,6 +272,10 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     "Business Days": ("Mon-Fri", "days the agency works"),
     "Digest Times": ("08:30; 13:30", "when escalation digests go out (business days)"),
     "Daily Summary Time": ("07:30", "when the owner's daily summary goes out (business days)"),
+    "My Queue Time": (
+        "08:00",
+        "when each CSR on duty gets their own queue by email (business days); Off for never",
+    ),
     "Archive After Days": (
         "30",
         "days after Closed that a Done or Cancelled request moves to Archive; Off keeps them",

@@ -14,6 +14,7 @@ from pathlib import Path
 from sheets_ops.model import REQUESTS
 from sheets_ops.reports.notify import Mailer, Outgoing, rows_by_id
 from sheets_ops.reports.owner_mail import daily_summary
+from sheets_ops.reports.queue_mail import my_queues
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import review
 from sheets_ops.rules.settings import read_settings
@@ -40,9 +41,8 @@ def preview(snapshot: Snapshot, now: datetime, folder: Path, sender: str) -> lis
     mailer = Mailer(after, settings.values, settings.calendar, wall, sender)
     rows = rows_by_id(check_tab(after, REQUESTS))
     log = after.tab("Log")
-    emails: list[Outgoing] = mailer.digests(rows, log, until=wall) + daily_summary(
-        mailer, rows, log
-    )
+    emails: list[Outgoing] = mailer.digests(rows, log, until=wall)
+    emails += daily_summary(mailer, rows, log) + my_queues(mailer, rows, log)
     for escalation in looked.escalations:
         if escalation.level == 0 and (reminder := mailer.carrier_reminder(escalation, rows)):
             emails.append(reminder)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sheets_ops.model import LOG
+from sheets_ops.model import LOG, REQUESTS
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.reports.owner_mail import daily_summary, weekly_report
+from sheets_ops.reports.queue_mail import my_queues
 from sheets_ops.rules.intake import IntakePlan
 from sheets_ops.rules.renewals import RenewalReminder
 from sheets_ops.rules.review import Review
@@ -35,11 +37,13 @@ def plan_emails(
     looked: Review,
     reminders: list[RenewalReminder],
     outcomes: list[Outcome],
+    changes: Batch | None = None,
 ) -> Emails:
     """Every email this cycle sends, with the Log rows that record them; and the outcomes of
-    earlier deliveries, which the Log hears of now."""
+    earlier deliveries, which the Log hears of now. The emails read the requests as this
+    cycle's `changes` leave them (an SLA that turned Overdue now, a request added now)."""
     emails = Emails(outcomes=outcomes)
-    rows = rows_by_id(requests)
+    rows = as_changed(rows_by_id(requests), changes or Batch())
     log = snapshot.tab(LOG.name)
     for o in outcomes:
         if o.status == "sent":
@@ -56,6 +60,7 @@ def plan_emails(
         mailer.digests(rows, log, failures)
         + daily_summary(mailer, rows, log)
         + weekly_report(mailer, log)
+        + my_queues(mailer, rows, log)
     ):
         if email.record is not None:
             emails.batch.rows.append(email.record)
@@ -64,6 +69,19 @@ def plan_emails(
         line = cell_text(mailer.renewals.get(renewal.policy, {}).get("line"))
         emails.outgoing.append(mailer.renewal_reminder(renewal, line))
     return emails
+
+
+def as_changed(rows: dict[str, dict[str, Any]], changes: Batch) -> dict[str, dict[str, Any]]:
+    """Requests by ID (cells by normalized header) with this cycle's changes applied."""
+    out = {rid: dict(cells) for rid, cells in rows.items()}
+    for write in changes.cells:
+        if write.key in out and normalize_header(write.tab) == normalize_header(REQUESTS.name):
+            out[write.key][normalize_header(write.column)] = write.value
+    for row in changes.rows:
+        rid = cell_text(row.cells.get("ID"))
+        if rid and normalize_header(row.tab) == normalize_header(REQUESTS.name):
+            out.setdefault(rid, {normalize_header(k): v for k, v in row.cells.items()})
+    return out
 
 
 def logged_in(snapshot: Snapshot) -> Callable[[Proof], bool]:

@@ -42,8 +42,13 @@ def test_overdue_goes_to_the_ops_manager_and_the_escalation_recipients() -> None
     assert [(e.level, e.to, e.emails) for e in escalated] == [
         (
             2,
-            ("Marcus Lee", "Dana Ruiz", "claims@agency.example"),
-            ("marcus@agency.example", "dana@agency.example", "claims@agency.example"),
+            ("Marcus Lee", "Dana Ruiz", "claims@agency.example", "Tom Becker"),
+            (
+                "marcus@agency.example",
+                "dana@agency.example",
+                "claims@agency.example",
+                "tom@agency.example",
+            ),
         )
     ]
 
@@ -57,7 +62,9 @@ def test_a_client_follow_up_goes_to_the_ops_manager() -> None:
         received=RECEIVED,
         thread="2 messages; client followed up 2026-11-16 11:00",
     )
-    assert levels(agency, datetime(2026, 11, 16, 12, 0)) == [("REQ-000001", 2, ("Marcus Lee",))]
+    assert levels(agency, datetime(2026, 11, 16, 12, 0)) == [
+        ("REQ-000001", 2, ("Marcus Lee", "Priya Shah"))
+    ]
 
 
 def test_a_passed_client_deadline_goes_to_the_agency_owner() -> None:
@@ -69,7 +76,9 @@ def test_a_passed_client_deadline_goes_to_the_agency_owner() -> None:
         received=RECEIVED,
         deadline=date(2026, 11, 16),
     )
-    assert levels(agency, datetime(2026, 11, 17, 8, 5)) == [("REQ-000001", 3, ("Dana Ruiz",))]
+    assert levels(agency, datetime(2026, 11, 17, 8, 5)) == [
+        ("REQ-000001", 3, ("Dana Ruiz", "Priya Shah"))
+    ]
 
 
 def test_idle_three_times_the_threshold_goes_to_the_agency_owner() -> None:
@@ -82,7 +91,9 @@ def test_idle_three_times_the_threshold_goes_to_the_agency_owner() -> None:
         status="In Progress",
         touched=RECEIVED,
     )  # Claim: escalate after 8 idle hours, SLA 4
-    assert levels(agency, datetime(2026, 11, 18, 16, 0)) == [("REQ-000001", 3, ("Dana Ruiz",))]
+    assert levels(agency, datetime(2026, 11, 18, 16, 0)) == [
+        ("REQ-000001", 3, ("Dana Ruiz", "Priya Shah"))
+    ]
 
 
 def test_each_level_is_raised_once_and_a_lower_one_never_after_a_higher() -> None:
@@ -90,9 +101,13 @@ def test_each_level_is_raised_once_and_a_lower_one_never_after_a_higher() -> Non
     rid = add(agency, type="Renewal", owner="Priya Shah", received=RECEIVED)
     assert levels(agency, datetime(2026, 11, 18, 14, 0)) == [(rid, 1, ("Priya Shah",))]
     assert levels(agency, datetime(2026, 11, 19, 9, 0)) == []  # still L1: not again
-    assert levels(agency, datetime(2026, 11, 20, 12, 30)) == [(rid, 2, ("Marcus Lee",))]  # overdue
+    assert levels(agency, datetime(2026, 11, 20, 12, 30)) == [
+        (rid, 2, ("Marcus Lee", "Priya Shah"))
+    ]  # overdue
     assert levels(agency, datetime(2026, 11, 20, 16, 0)) == []
-    assert levels(agency, datetime(2026, 11, 25, 17, 0)) == [(rid, 3, ("Dana Ruiz",))]  # idle 72
+    assert levels(agency, datetime(2026, 11, 25, 17, 0)) == [
+        (rid, 3, ("Dana Ruiz", "Priya Shah"))
+    ]  # idle 72
     assert levels(agency, datetime(2026, 12, 24, 9, 0)) == []
     assert [r["What"] for r in log(agency, rid) if r["What"].startswith("Escalated")] == [
         "Escalated L1",

@@ -92,7 +92,7 @@ def test_a_broken_row_is_one_line_naming_the_cell_and_the_default_stands(
         next(p for p in result.problems if p.startswith(line))
     ]
     assert "the default for level 2 applies" in result.problems[0]
-    assert [(e.level, e.to) for e in result.escalations] == [(2, ("Marcus Lee",))]
+    assert [(e.level, e.to) for e in result.escalations] == [(2, ("Marcus Lee", "Tom Becker"))]
 
 
 def test_a_level_that_is_not_1_2_or_3_is_left_out_with_a_line() -> None:
@@ -113,7 +113,7 @@ def test_a_tracker_without_the_tab_keeps_the_default_ladder() -> None:
     add(agency, type="COI", owner="Tom Becker", received=RECEIVED)
     result = look(agency, OVERDUE_AT)
     assert result.problems == []
-    assert [(e.level, e.to) for e in result.escalations] == [(2, ("Marcus Lee",))]
+    assert [(e.level, e.to) for e in result.escalations] == [(2, ("Marcus Lee", "Tom Becker"))]
 
 
 def test_when_reads_the_ways_owners_write_it() -> None:
@@ -134,9 +134,11 @@ def test_simulate_shows_what_a_draft_ladder_would_do_before_it_goes_live(tmp_pat
     period = (RECEIVED, RECEIVED + timedelta(hours=10), timedelta(hours=1))
     live = [(e.level, e.to) for _m, e in simulate(agency.read(), *period)]
     tried = [(e.level, e.to) for _m, e in simulate(agency.read(), *period, ladder=draft)]
-    assert live == [(1, ("Tom Becker",)), (2, ("Marcus Lee",))]
+    assert live == [(1, ("Tom Becker",)), (2, ("Marcus Lee", "Tom Becker"))]
     assert tried == [(2, ("Dana Ruiz",))]
-    assert agency.tabs["Escalation"].rows[1][2] == "Ops Manager; Escalation Recipients"
+    assert agency.tabs["Escalation"].rows[1][2] == (
+        "Ops Manager; Escalation Recipients; Owner of the request"
+    )
 
 
 def test_simulate_ladder_on_the_command_line(

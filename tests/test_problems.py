@@ -5,7 +5,6 @@ it; the cycle goes on and nothing is lost."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 

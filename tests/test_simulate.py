@@ -56,8 +56,9 @@ def test_simulate_prints_when_each_level_would_be_raised(
     assert code == 0
     assert out == [
         "Wed 2026-11-18 14:00  REQ-000001 L1 → Priya Shah: untouched 24 business hours",
-        "Fri 2026-11-20 13:00  REQ-000001 L2 → Marcus Lee: overdue since 2026-11-20 12:00",
-        "Wed 2026-11-25 17:00  REQ-000001 L3 → Dana Ruiz: untouched 72 business hours",
+        "Fri 2026-11-20 13:00  REQ-000001 L2 → Marcus Lee, Priya Shah: overdue since "
+        "2026-11-20 12:00",
+        "Wed 2026-11-25 17:00  REQ-000001 L3 → Dana Ruiz, Priya Shah: untouched 72 business hours",
         "3 escalations from 2026-11-16 08:00 to 2026-11-25 17:00; nothing was written or sent",
     ]
     assert tracker.path.read_bytes() == before

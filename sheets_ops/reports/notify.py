@@ -23,11 +23,14 @@ from sheets_ops.model import (
     LOG,
     RENEWALS,
     CellValue,
+    RenewalException,
     Role,
+    Stage,
+    Status,
 )
 from sheets_ops.reports.emails import Rendered, environment, render, template_folders
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.rules.history import CARRIER_CHASE, ESCALATED, STEPS_MISSING
+from sheets_ops.rules.history import CARRIER_CHASE, CLOSED, ESCALATED, STEPS_MISSING
 from sheets_ops.rules.intake import InfoRequest
 from sheets_ops.rules.message import plain_line
 from sheets_ops.rules.renewals import RENEWAL_EXCEPTION, RENEWAL_REMINDER, RenewalReminder
@@ -44,6 +47,7 @@ DIGEST_SENT, SUMMARY_SENT, WEEKLY_SENT, EMAIL_SENT, EMAIL_FAILED = (
     "Email failed",
 )
 WEEKLY_CATCH_UP = timedelta(days=2)
+DIGEST_CAP = 20  # items a digest lists per reason, most urgent first; then "and N more"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GROUPS = (  # the order a digest shows them in
     "Overdue",
@@ -51,7 +55,7 @@ GROUPS = (  # the order a digest shows them in
     "Deadline approaching",
     "Untouched",
     "Carrier to chase",
-    "Closed with steps missing",
+    "Set back: steps not ticked",
     "Renewals at risk",
     "Emails that failed",
 )
@@ -284,29 +288,29 @@ class Mailer:
         if stamp in {f"{s:%Y-%m-%d %H:%M}" for s in sent}:
             return []
         since = max([s for s in sent if s < slot], default=slot - timedelta(days=7))
-        by_person: dict[str, list[Item]] = {}
+        by_person: dict[str, dict[tuple[str, str], Item]] = {}
         for r in records:
             logged = r.get("when")
             if not isinstance(logged, datetime) or not since < logged <= (until or slot):
                 continue
             what, rid = cell_text(r.get("what")), cell_text(r.get("request"))
             new = cell_text(r.get("new"))
-            for name, item in self._digest_items(what, rid, new, rows):
-                by_person.setdefault(name, []).append(item)
+            if self._fixed(what, rid, new, logged, rows):
+                continue
+            for name, item in self._digest_items(what, rid, new, rows):  # one per reason
+                by_person.setdefault(name, {})[(item.group, item.request_id)] = item
         for key, to, why in failures:  # emails that could not be sent, for the owners
             for m in self.role(Role.OWNER) + self.role(Role.OPS_MANAGER):
-                by_person.setdefault(m.name, []).append(
-                    Item("", "Emails that failed", f"{key} to {to}: {why}", "")
-                )
+                failed = Item("", "Emails that failed", f"{key} to {to}: {why}", "")
+                by_person.setdefault(m.name, {})[(failed.group, key)] = failed
         out = []
         names = sorted(by_person)
         for name in names:
             email = self.email_of(name)
             if not email:
                 continue
-            items = by_person[name]
-            groups = [(g, [i for i in items if i.group == g]) for g in GROUPS]
-            groups = [(g, its) for g, its in groups if its]
+            items = list(by_person[name].values())
+            groups = _capped(items, rows)
             rendered = self.render(
                 "digest",
                 {
@@ -324,6 +328,36 @@ class Mailer:
             out[0] = replace(out[0], record=self.log(DIGEST_SENT, stamp, f"to {', '.join(names)}"))
         return out
 
+    def _fixed(
+        self, what: str, rid: str, new: str, logged: datetime, rows: Mapping[str, dict[str, Any]]
+    ) -> bool:
+        """Whether what a Log line asked for was seen to before the digest: the request is
+        closed or archived; touched since it escalated for being untouched or followed up;
+        no longer overdue; no longer waiting on the carrier; a renewal done or lost."""
+        if rid in self.renewals and rid not in rows:
+            renewal = self.renewals[rid]
+            return cell_text(renewal.get("stage")) == Stage.DONE.value or (
+                cell_text(renewal.get("exception")) == RenewalException.LOST.value
+            )
+        if not rid or what == RENEWAL_EXCEPTION:
+            return False
+        row = rows.get(rid)
+        if row is None or cell_text(row.get("status")) in CLOSED:
+            return True
+        if what.startswith(ESCALATED):
+            reason = new.partition(" → ")[0]
+            group, touched = _group(reason), row.get("last touched")
+            if reason.lower().startswith("overdue"):
+                return cell_text(row.get("sla")) != "Overdue"
+            return (
+                group in ("Untouched", "Client followed up")
+                and isinstance(touched, datetime)
+                and touched > logged
+            )
+        return what == CARRIER_CHASE and cell_text(row.get("status")) != (
+            Status.WAITING_ON_CARRIER.value
+        )
+
     def _digest_items(
         self, what: str, rid: str, new: str, rows: Mapping[str, dict[str, Any]]
     ) -> list[tuple[str, Item]]:
@@ -340,7 +374,7 @@ class Mailer:
             return [(owner, item)] if owner and owner != "nobody" else []
         if what == STEPS_MISSING:
             owner = cell_text(rows.get(rid, {}).get("owner"))
-            item = self.item(rid, "Closed with steps missing", f"not ticked: {new}", "", rows)
+            item = self.item(rid, "Set back: steps not ticked", f"not ticked: {new}", "", rows)
             return [(owner, item)] if owner else []
         if what == RENEWAL_EXCEPTION:
             reason, _, owner = new.partition(" → ")
@@ -366,6 +400,24 @@ class Mailer:
         message = self.message(to, rendered, reminder.key)
         proof = (RENEWAL_REMINDER, reminder.policy, reminder.key)
         return Outgoing(reminder.key, "renewal reminder", message, proof)
+
+
+def _capped(
+    items: list[Item], rows: Mapping[str, dict[str, Any]]
+) -> list[tuple[str, list[Item], int]]:
+    """(reason, the DIGEST_CAP most urgent items, how many more) for each reason in GROUPS
+    order: the earliest Due first."""
+
+    def urgency(item: Item) -> datetime:
+        due = rows.get(item.request_id, {}).get("due")
+        return due if isinstance(due, datetime) else datetime.max
+
+    out = []
+    for group in GROUPS:
+        listed = sorted((i for i in items if i.group == group), key=urgency)
+        if listed:
+            out.append((group, listed[:DIGEST_CAP], len(listed) - DIGEST_CAP))
+    return out
 
 
 def logged_keys(log: Tab | None, what: str) -> set[str]:
