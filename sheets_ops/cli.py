@@ -69,6 +69,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+ESCALATIONS_SHOWN = 20  # lines `run --once` prints; the Log has every one
+
+
 def _escalation_line(e: Escalation) -> str:
     level = f"L{e.level}" if e.level else "chase"
     return f"{e.request_id} {level} → {', '.join(e.to) or 'nobody'}: {e.reason}"
@@ -82,12 +85,20 @@ def cmd_renewals(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise ConfigError(f"renewals import: no file at {args.file}")
     with _writing(tracker, "renewals import", cfg.lock_wait):
-        result = import_renewals(tracker, args.file, args.map or "", say=_stderr)
+        result = import_renewals(
+            tracker, args.file, args.map or "", _stderr, now=args.now, baseline=args.baseline
+        )
     total = result.added + result.updated + result.unchanged
     print(
         f"{total:,} policies: {result.added:,} added, {result.updated:,} updated, "
         f"{result.unchanged:,} unchanged"
     )
+    if result.baseline:
+        late = len(result.baseline)
+        print(
+            f"{late:,} renewal{'s' if late != 1 else ''} past a key date: recorded as the "
+            'baseline (the Log\'s "Renewal baseline" lines list them), not escalated'
+        )
     if result.problems:
         print(
             f"{len(result.problems)} line{'s' if len(result.problems) != 1 else ''} "
@@ -215,8 +226,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             _stderr(f"problem: {line}")
         for line in result.report.skipped:
             _stderr(f"note: {line}")
-        for e in result.review.escalations:
+        shown = result.review.escalations[:ESCALATIONS_SHOWN]
+        for e in shown:
             print(f"  {_escalation_line(e)}")
+        if len(result.review.escalations) > len(shown):
+            more = len(result.review.escalations) - len(shown)
+            print(f"  and {more:,} more escalations: the Log lists them all")
         print(result.summary(), flush=True)
         if result.mailbox_error:
             _stderr(f"sheets-ops: {result.mailbox_error}")

@@ -53,11 +53,14 @@ RENEWALS_EXAMPLES = """\
 examples:
   sheets-ops renewals import expiring-policies.csv
   sheets-ops renewals import epic-export.csv --map "Policy #=Pol No; Client=Insured Name"
+  sheets-ops renewals import book.csv --baseline
 
 Reads a policy/expiration export (client, policy number, carrier, line, expiration, premium,
 account owner) into the Renewals tab. Headers are matched through Settings, Renewal Columns
 (and --map); dates and amounts are read as exports write them. Importing again updates rows
-and never doubles them; lines that cannot be read are listed with their reason.
+and never doubles them; lines that cannot be read are listed with their reason. The first
+import into an empty Renewals tab (or one with --baseline) records the renewals already past a
+key date as the baseline, so what was late before sheets-ops is not escalated.
 """
 
 DOCTOR_EXAMPLES = """\
@@ -201,6 +204,13 @@ def _renewals(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--map", metavar="MAP", help='extra header names, like "Policy #=Pol Num; Client=Insured"'
     )
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="record renewals already past a key date as known, not escalated (the first "
+        "import into an empty Renewals tab always does)",
+    )
+    _with_now(p, "the moment the import is made, for what is already late")
 
 
 def _digest(p: argparse.ArgumentParser) -> None:

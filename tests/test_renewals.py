@@ -69,7 +69,7 @@ def test_a_5000_policy_export_imported_twice_changes_nothing_the_second_time(
     assert main(["init"]) == 0
     export(agency / "policies.csv", 5000, bad_line=2503)
     capsys.readouterr()
-    assert main(["renewals", "import", "policies.csv"]) == 0
+    assert main(["renewals", "import", "policies.csv", "--now", "2026-09-01T09:00"]) == 0
     first = capsys.readouterr()
     assert first.out.splitlines() == [
         "4,999 policies: 4,999 added, 0 updated, 0 unchanged",
@@ -91,6 +91,31 @@ def test_a_5000_policy_export_imported_twice_changes_nothing_the_second_time(
         "Priya Shah",
     )
     assert isinstance(first_row["Expiring Premium"], float)
+
+
+def test_the_first_import_sets_the_pipeline_without_escalating_what_was_late_before(
+    agency: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init"]) == 0
+    export(agency / "book.csv", 300)
+    capsys.readouterr()
+    assert main(["renewals", "import", "book.csv", "--now", "2026-12-15T09:00"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    tracker = XlsxTracker(agency / "tracker.xlsx")
+    known = [r for r in log_rows(tracker) if r["What"] == "Renewal baseline"]
+    assert known and out == [
+        "300 policies: 300 added, 0 updated, 0 unchanged",
+        f"{len(known)} renewals past a key date: recorded as the baseline (the Log's "
+        '"Renewal baseline" lines list them), not escalated',
+    ]
+    (agency / "inbox").mkdir(exist_ok=True)
+    assert main(["run", "--once", "--now", "2026-12-15T09:30"]) == 0
+    escalated = [r for r in log_rows(tracker) if str(r["What"]).startswith("Escalated")]
+    assert {str(r["Request"]) for r in escalated}.isdisjoint({str(r["Request"]) for r in known})
+    assert "escalation" not in capsys.readouterr().out
+    assert main(["renewals", "import", "book.csv", "--baseline", "--now", "2026-12-15T10:00"]) == 0
+    again = [r for r in log_rows(tracker) if r["What"] == "Renewal baseline"]
+    assert len(again) == len(known)  # known already: not recorded twice
 
 
 def test_an_updated_export_updates_rows_and_keeps_peoples_cells(

@@ -84,6 +84,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)  # line, reason
+    baseline: list[tuple[str, int, str]] = field(default_factory=list)  # late at import
 
 
 def plan_import(

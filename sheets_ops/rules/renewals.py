@@ -11,7 +11,7 @@ is reminded at the Renewal Reminder Days and followed up when a presented renewa
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -24,10 +24,11 @@ from sheets_ops.rules.team import Member
 from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text
 
 STAGES = [s.value for s in Stage]
-OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION = (
+OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION, BASELINE = (
     "Renewal opened",
     "Renewal reminder",
     "Renewal exception",
+    "Renewal baseline",  # late before sheets-ops knew it: the level it stood at, not escalated
 )
 # What each key date calls for: the stage the renewal should have reached by then.
 MILESTONES = (
@@ -116,9 +117,10 @@ class Told:
         for _row, cells in log.records() if log is not None else []:
             what, old = cell_text(cells.get("what")), cell_text(cells.get("old"))
             told.lines.add((what, old))
-            if what.startswith(ESCALATED):
+            if what.startswith(ESCALATED) or what == BASELINE:
                 policy = cell_text(cells.get("request"))
-                raised = what.removeprefix(ESCALATED).strip().lstrip("L")
+                raised = (old if what == BASELINE else what.removeprefix(ESCALATED)).strip()
+                raised = raised.lstrip("L")
                 if raised.isdigit():
                     told.levels[policy] = max(told.levels.get(policy, 0), int(raised))
         return told
@@ -144,25 +146,28 @@ class Renewal:
 
 def renewals_in(tab: Tab) -> list[Renewal]:
     """The rows with a policy number and an expiration date (the others wait for them)."""
-    out = []
-    for row, cells in tab.records():
-        policy = cell_text(cells.get("policy #"))
-        expiration = parse_date(cells.get("expiration"))
-        if policy and expiration is not None:
-            out.append(
-                Renewal(
-                    row,
-                    policy,
-                    expiration,
-                    cell_text(cells.get("stage")),
-                    cell_text(cells.get("exception")),
-                    cell_text(cells.get("owner")),
-                    cell_text(cells.get("client")),
-                    cell_text(cells.get("line")),
-                    cells,
-                )
-            )
-    return out
+    found = (renewal_from(row, cells) for row, cells in tab.records())
+    return [r for r in found if r is not None]
+
+
+def renewal_from(row: int, cells: Mapping[str, CellValue]) -> Renewal | None:
+    """One row (cells by normalized header) as a Renewal; None without a policy number or an
+    expiration date."""
+    policy = cell_text(cells.get("policy #"))
+    expiration = parse_date(cells.get("expiration"))
+    if not policy or expiration is None:
+        return None
+    return Renewal(
+        row,
+        policy,
+        expiration,
+        cell_text(cells.get("stage")),
+        cell_text(cells.get("exception")),
+        cell_text(cells.get("owner")),
+        cell_text(cells.get("client")),
+        cell_text(cells.get("line")),
+        cells,
+    )
 
 
 @dataclass
@@ -344,6 +349,28 @@ def review_renewal(
         client_contact(opened, pipeline, _client_address(directory, opened.client), told, today)
     )
     return moves
+
+
+def baseline(
+    renewals: Iterable[Renewal],
+    settings: Mapping[str, str],
+    team: list[Member],
+    today: date,
+    told: Told | None = None,
+) -> list[tuple[str, int, str]]:
+    """(Policy #, level, why) of each renewal already past a key date: what a first import
+    (or one with --baseline) records as known, so the pipeline starts without escalating
+    what was late before the tool existed. A later, higher level still escalates."""
+    pipeline = Pipeline.from_settings(settings)
+    out = []
+    for renewal in renewals:
+        opened = replace(renewal, stage=renewal.stage or Stage.UPCOMING.value)
+        if opened.stage == Stage.DONE.value or opened.exception == RenewalException.LOST.value:
+            continue
+        moves = milestone(opened, key_dates(opened, pipeline), told or Told(), team, today)
+        for escalation in moves.escalations:
+            out.append((renewal.policy, escalation.level, escalation.reason))
+    return out
 
 
 def review_renewals(
