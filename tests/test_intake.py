@@ -340,3 +340,50 @@ def test_while_the_agency_pilots_client_emails_go_to_its_owner(
     assert msg["To"] == "dana@agency.example"
     text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert text.startswith("[Pilot: this would have gone to maria@harborstreetbakery.example]")
+
+
+def test_a_row_typed_in_from_a_phone_call_is_read_like_a_message(
+    agency: Tracker, inbox: FolderMailbox
+) -> None:
+    """A CSR types what a caller asked into a blank row: intake reads its Summary as it reads
+    an email, filling Type, Client, Client Deadline and what the Type still needs."""
+
+    def phone_call(header: list[Any], rows: list[list[Any]]) -> tuple[list[Any], list[list[Any]]]:
+        row: list[Any] = [None] * len(header)
+        row[header.index("From")] = "(312) 555-0147"
+        row[header.index("Summary")] = (
+            "Brightline called: they need a certificate for the Elm St job by Friday"
+        )
+        return header, [*rows, row]
+
+    edit_tab(agency, "Requests", phone_call)
+    assert cycle(agency, inbox).new == 1
+    [row] = requests(agency)
+    assert (row["Channel"], row["Type"], row["Client"]) == (
+        "Manual",
+        "COI",
+        "Brightline Electric LLC",
+    )
+    assert row["Client Deadline"] is not None and row["Client Deadline"].weekday() == 4
+    assert row["Status"] == "Needs Info"
+    assert "Policy #" in str(row["Missing Info"])  # Brightline has three
+    assert row["Summary"].startswith("Brightline called")  # what the person typed stays
+
+
+def test_what_a_person_typed_in_a_manual_row_is_kept(agency: Tracker, inbox: FolderMailbox) -> None:
+    def phone_call(header: list[Any], rows: list[list[Any]]) -> tuple[list[Any], list[list[Any]]]:
+        row: list[Any] = [None] * len(header)
+        row[header.index("Summary")] = "Maria wants to add a driver by Friday"
+        row[header.index("Type")] = "Endorsement"
+        row[header.index("Client")] = "Harbor Street Bakery"
+        row[header.index("Status")] = "In Progress"
+        return header, [*rows, row]
+
+    edit_tab(agency, "Requests", phone_call)
+    cycle(agency, inbox)
+    [row] = requests(agency)
+    assert (row["Type"], row["Client"], row["Status"]) == (
+        "Endorsement",
+        "Harbor Street Bakery",
+        "In Progress",
+    )

@@ -10,8 +10,8 @@ the tracker and again at write time, is what makes intake exactly-once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -34,10 +34,10 @@ from sheets_ops.rules import directory as directory_
 from sheets_ops.rules import forms
 from sheets_ops.rules.context import context_for, fit, thread_text
 from sheets_ops.rules.directory import Directory
-from sheets_ops.rules.message import MessageError, parse_message, plain_line
+from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line
 from sheets_ops.rules.settings import Settings
 from sheets_ops.rules.threads import CLOSED, FOLLOW_UP, IGNORED, INFO_REQUESTED, REPLY, Threads
-from sheets_ops.rules.understand import Understanding, known_from, understand
+from sheets_ops.rules.understand import Understanding, known_from, missing_for, understand
 from sheets_ops.sheet import (
     Batch,
     CellWrite,
@@ -112,6 +112,7 @@ class Ledger:
     directory: Directory
     threads: Threads
     zone: ZoneInfo
+    now: datetime  # the cycle's moment, aware
     at: datetime  # the cycle's moment on the agency's wall clock
     log_ok: bool
     number: int
@@ -165,6 +166,7 @@ def ledger_for(
         directory=directory,
         threads=threads,
         zone=zone,
+        now=now,
         at=local(now, zone),
         log_ok=log_ok,
         number=next_id_number(requests, log, archive),
@@ -376,8 +378,9 @@ def follow_up(plan: IntakePlan, ledger: Ledger, u: Understanding, item: MailItem
 
 
 def adopt_typed_rows(plan: IntakePlan, ledger: Ledger) -> None:
-    """Rows a person typed in with no ID (a phone call) become Manual requests: an ID and
-    the job's fills, only while those cells are still blank."""
+    """Rows a person typed in with no ID (a phone call) become Manual requests, read like a
+    message: an ID and the job's fills (Type, Client, Policy #, Certificate Holder, Client
+    Deadline, Missing Info and Needs Info from what they typed), each only while blank."""
     requests = ledger.requests
     id_col = requests.columns()["id"]
     for index, row in enumerate(requests.rows):
@@ -385,18 +388,48 @@ def adopt_typed_rows(plan: IntakePlan, ledger: Ledger) -> None:
         if not typed_in or not is_blank(row[id_col] if id_col < len(row) else None):
             continue
         rid = ledger.next_id()
-        fills: dict[str, CellValue] = {
-            "ID": rid,
-            "Received": ledger.at,
-            "Channel": Channel.MANUAL.value,
-            "Status": Status.NEW.value,
-            "Thread": "1 message",
-            "Source": f"manual:{rid}",
-        }
+        typed = {h: row[j] for j, h in enumerate(requests.header) if j < len(row)}
+        fills = manual_fills(typed, rid, ledger)
         for column, value in fills.items():
             plan.batch.cells.append(
                 CellWrite(REQUESTS.name, "", index + 2, column, value, only_if=None)
             )
         id_write = plan.adopted[rid] = len(plan.batch.cells) - len(fills)
         detail = f"Manual row {index + 2} typed into the sheet"
+        if fills.get("Type"):
+            detail += f": {fills['Type']}"
         log_line(plan, ledger, rid, CAPTURED, "", detail, after_cell=id_write)
+
+
+def manual_fills(typed: Mapping[str, CellValue], rid: str, ledger: Ledger) -> dict[str, CellValue]:
+    """The cells the job fills in a row a person typed (ID first): what intake reads in its
+    Summary and Notes, in the cells they left blank."""
+    summary, notes = cell_text(typed.get("Summary")), cell_text(typed.get("Notes"))
+    parsed = Parsed(
+        source=f"manual:{rid}",
+        received=ledger.now,
+        sender=cell_text(typed.get("From")).lower(),
+        sender_name="",
+        subject=plain_line(summary),
+        body=f"{summary}\n{notes}".strip(),
+    )
+    u = understand(parsed, ledger.directory, Threads(), ledger.zone)
+    client = cell_text(typed.get("Client")) or u.client
+    kind = cell_text(typed.get("Type")) or u.type
+    u = replace(u, client=client, type=kind, thread_of="", ignore="")
+    missing = [m for m in missing_for(u, ledger.directory) if is_blank(typed.get(m))]
+    fills: dict[str, CellValue] = {
+        "ID": rid,
+        "Received": ledger.at,
+        "Channel": Channel.MANUAL.value,
+        "Status": (Status.NEEDS_INFO if missing else Status.NEW).value,
+        "Thread": "1 message",
+        "Source": f"manual:{rid}",
+        "Type": kind,
+        "Client": client or None,
+        "Policy #": u.policy or None,
+        "Certificate Holder": u.holder or None,
+        "Client Deadline": u.deadline,
+        "Missing Info": "; ".join(missing) or None,
+    }
+    return {c: v for c, v in fills.items() if v is not None and is_blank(typed.get(c))}
