@@ -291,7 +291,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     folder = Path(args.dir)
     with tracker_lock(XlsxTracker(folder / "tracker.xlsx").identity, "demo", say=_stderr):
-        return build_demo(folder, datetime.now(UTC), say=_stderr)
+        return build_demo(folder, args.now, say=_stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,15 +8,17 @@ notification and a text forwarded by an SMS gateway.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sheets_ops.cycle import run_cycle
+from sheets_ops.cycle import CycleResult, run_cycle
 from sheets_ops.model import (
     ACCOUNTS,
     HOLIDAYS,
@@ -27,10 +29,14 @@ from sheets_ops.model import (
     CellValue,
     TabSpec,
 )
+from sheets_ops.renewals_import import import_renewals
+from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.message import message_id_of
-from sheets_ops.sheet import Batch, NewRow, Snapshot
+from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Snapshot, cell_text
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
+from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.transport import FolderTransport
 from sheets_ops.sync.xlsx import XlsxTracker
 
@@ -340,9 +346,44 @@ SAMPLES = [
 ]
 
 
-def sample_message(index: int, sample: Sample) -> tuple[str, bytes]:
-    """A file name and the bytes of one sample message."""
-    sent = datetime.strptime(sample.when, "%Y-%m-%d %H:%M").replace(tzinfo=ZONE)
+SAMPLED_AT = datetime(2026, 11, 25, 15, 0)  # the moment the samples were written for
+SCALE = 0.22  # their week, pressed into the last two business days before `now`
+
+
+def sample_times(calendar: Calendar, now: datetime) -> list[datetime]:
+    """When each sample arrives for a demo run at `now`: in the same order and business-hour
+    spacing as written, pressed toward `now`, so the tracker shows a morning's mix (new, on
+    track, due soon, overdue) whatever the day the demo is run."""
+    wall = now.astimezone(ZONE).replace(tzinfo=None)
+    out = []
+    for sample in SAMPLES:
+        written = datetime.strptime(sample.when, "%Y-%m-%d %H:%M")
+        before = calendar.hours_between(written, SAMPLED_AT) * SCALE
+        out.append(calendar.add_hours(wall, -before).replace(tzinfo=ZONE))
+    return out
+
+
+def shift_dates(text: str, written: date, sent: date) -> str:
+    """The dates a sample names (like 11/20), moved by as many days as the sample was."""
+
+    def moved(match: re.Match[str]) -> str:
+        month, day = int(match.group(1)), int(match.group(2))
+        try:
+            named = min(
+                (date(written.year + dy, month, day) for dy in (-1, 0, 1)),
+                key=lambda d: abs((d - written).days),
+            )
+        except ValueError:
+            return match.group(0)
+        new = named + (sent - written)
+        return f"{new.month}/{new.day}"
+
+    return re.sub(r"\b(1[0-2]|[1-9])/(3[01]|[12]\d|[1-9])\b", moved, text)
+
+
+def sample_message(index: int, sample: Sample, sent: datetime) -> tuple[str, bytes]:
+    """A file name and the bytes of one sample message, sent at `sent`."""
+    written = datetime.strptime(sample.when, "%Y-%m-%d %H:%M").date()
     msg = EmailMessage()
     msg["From"] = sample.sender
     msg["To"] = AGENCY
@@ -352,10 +393,11 @@ def sample_message(index: int, sample: Sample) -> tuple[str, bytes]:
     msg["Message-ID"] = f"<demo-{index:03d}@lakeshore-demo.example>"
     if sample.reply_to:
         msg["In-Reply-To"] = f"<demo-{sample.reply_to:03d}@lakeshore-demo.example>"
+    body = shift_dates(sample.body, written, sent.date())
     if sample.html:
-        msg.set_content(sample.body, subtype="html")
+        msg.set_content(body, subtype="html")
     else:
-        msg.set_content(sample.body)
+        msg.set_content(body)
     slug = "".join(c if c.isalnum() else "-" for c in sample.subject.lower())[:40].strip("-")
     name = f"{sent:%Y%m%d-%H%M}-{index:03d}-{slug or 'no-subject'}.eml"
     return name, bytes(msg)
@@ -396,8 +438,73 @@ MAIL_FROM=service@lakeshore-insurance.example
 """
 
 
+RENEWAL_ROWS = [  # a sample policy export: client, policy, carrier, line, days to expiry, premium
+    ("Brightline Electric LLC", "GL-4481920", "Acuity", "GL", 34, 18_400),
+    ("Brightline Electric LLC", "WC-2209381", "Accident Fund", "WC", 88, 26_950),
+    ("Harbor Street Bakery", "BOP-5512093", "Cincinnati", "BOP", 61, 3_120),
+    ("Northgate Logistics Inc", "CA-8830127", "Progressive", "CA", 24, 64_300),
+    ("Maple Dental Group", "PL-3301982", "MedPro", "PL", 105, 9_870),
+    ("Cedar Ridge Landscaping", "GL-6620381", "Erie", "GL", 140, 7_450),
+]
+
+
+def renewal_export(path: Path, now: datetime) -> None:
+    """A policy export like an agency management system's, expirations counted from `now`."""
+    lines = ["Named Insured,Policy Number,Company,LOB,Exp Date,Annual Premium,Account Owner"]
+    owners = {row[0]: row[4] for row in ACCOUNT_ROWS}
+    for client, policy, carrier, line, days, premium in RENEWAL_ROWS:
+        expires = (now + timedelta(days=days)).astimezone(ZONE).date()
+        owner = owners.get(client, "")
+        lines.append(
+            f'"{client}",{policy},{carrier},{line},{expires:%m/%d/%Y},"${premium:,}",{owner}'
+        )
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def write_samples(inbox: Path, snapshot: Snapshot, calendar: Calendar, now: datetime) -> int:
+    """The sample messages an earlier run did not take in, arriving when they were sent."""
+    captured = set()  # what earlier runs took in: a row's Source, or a Log line's key
+    for tab, column in ((REQUESTS.name, "Source"), ("Log", "Old")):
+        if (found := snapshot.tab(tab)) is not None:
+            captured |= {message_id_of(str(v)) for v in found.values(column) if v}
+    written = 0
+    for i, (sample, sent) in enumerate(zip(SAMPLES, sample_times(calendar, now), strict=True), 1):
+        if f"<demo-{i:03d}@lakeshore-demo.example>" in captured:
+            continue
+        name, raw = sample_message(i, sample, sent)
+        (inbox / name).write_bytes(raw)
+        os.utime(inbox / name, (sent.timestamp(), sent.timestamp()))  # arrived when sent
+        written += 1
+    return written
+
+
+MORNING = (  # what the CSRs did right after the first cycle: (Type, n-th of it, changes)
+    ("Endorsement", 1, {"Status": "Waiting on Carrier"}),
+    ("Billing", 1, {"Status": "In Progress"}),
+    ("COI", 2, {"Status": "Done", "Certificate Sent": "Yes"}),
+)
+
+
+def a_csrs_morning(tracker: XlsxTracker) -> Batch:
+    """A few cells as CSRs change them, to see the next cycle notice: a request waiting on
+    the carrier (its clock paused), one in progress, a certificate sent and closed."""
+    tab = tracker.read().tab(REQUESTS.name)
+    batch = Batch()
+    for kind, nth, changes in MORNING:
+        rows = [(row, c) for row, c in (tab.records() if tab else []) if c.get("type") == kind]
+        if len(rows) >= nth and cell_text(rows[nth - 1][1].get("status")) in ("New", "Needs Info"):
+            row, cells = rows[nth - 1]
+            for column, value in changes.items():
+                batch.cells.append(
+                    CellWrite(REQUESTS.name, cell_text(cells.get("id")), row, column, value)
+                )
+    return batch
+
+
 def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda _line: None) -> int:
-    """Build (or top up) the sample agency in `folder` and run one cycle. Returns 0."""
+    """Build (or top up) the sample agency in `folder`: the tabs, a week of mail pressed
+    into the days before `now`, a renewals export; run a cycle, let the CSRs change a few
+    cells, and run another, as the job would. Returns 0."""
     folder.mkdir(parents=True, exist_ok=True)
     inbox = folder / "inbox"
     inbox.mkdir(exist_ok=True)
@@ -408,32 +515,36 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
     tracker = XlsxTracker(folder / "tracker.xlsx", say=say)
     for line in tracker.init(TABS):
         say(f"  {line}")
-    snapshot = tracker.read()
-    reference = _reference_rows(snapshot)
+    reference = _reference_rows(tracker.read())
     if reference:
         tracker.write(reference)
         say(f"  filled {', '.join(reference.tabs())} with a sample agency")
-    captured = set()  # what earlier runs took in: a row's Source, or a Log line's key
-    for tab, column in ((REQUESTS.name, "Source"), ("Log", "Old")):
-        if (found := snapshot.tab(tab)) is not None:
-            captured |= {message_id_of(str(v)) for v in found.values(column) if v}
-    written = 0
-    for i, sample in enumerate(SAMPLES, 1):
-        name, raw = sample_message(i, sample)
-        if f"<demo-{i:03d}@lakeshore-demo.example>" in captured:
-            continue
-        (inbox / name).write_bytes(raw)
-        written += 1
+    snapshot = tracker.read()
+    written = write_samples(inbox, snapshot, read_settings(snapshot).calendar, now)
     say(f"  {written} sample messages in {inbox}")
+    export = folder / "renewals-export.csv"
+    if not export.exists():
+        renewal_export(export, now)
+        import_renewals(tracker, export, say=say, now=now)
+        say(f"  imported {export.name} into Renewals")
     outbox = Outbox(folder / ".sheets_ops", FolderTransport(folder / "outbox"))
-    result = run_cycle(
-        tracker,
-        FolderMailbox(inbox),
-        now.astimezone(UTC),
-        outbox=outbox,
-        progress=say,
-        mail_from="service@lakeshore-insurance.example",
-    )
+    state = StateDir(folder / ".sheets_ops")
+
+    def cycle(at: datetime) -> CycleResult:
+        return run_cycle(
+            tracker,
+            FolderMailbox(inbox),
+            at.astimezone(UTC),
+            outbox=outbox,
+            state=state,
+            progress=say,
+            mail_from="service@lakeshore-insurance.example",
+        )
+
+    result = cycle(now)
+    if written and (morning := a_csrs_morning(tracker)):
+        tracker.write(morning)
+        cycle(now + timedelta(minutes=1))
     rows = sum(1 for _ in tracker.read().tabs[REQUESTS.name].records())
     print(result.summary())
     print(f"Demo agency ready: {folder / 'tracker.xlsx'} ({rows} requests)")

@@ -261,6 +261,7 @@ def _inspect(p: argparse.ArgumentParser) -> None:
 
 def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")
+    _with_now(p, "the demo's morning: its mail arrives in the business days before")
 
 
 def _nothing(_p: argparse.ArgumentParser) -> None:

@@ -162,3 +162,18 @@ def test_init_twice_says_it_is_up_to_date(agency: Path, capsys: pytest.CaptureFi
     assert code == 0 and "created tab Requests" in out
     code, out, _err = run(capsys, "init")
     assert (code, out) == (0, "tracker.xlsx: already up to date\n")
+
+
+@pytest.mark.parametrize("now", ["2026-12-01T15:00", "2027-03-13T18:00", "2027-06-07T21:30"])
+def test_the_demo_looks_like_a_real_morning_whatever_the_day(
+    now: str, agency: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Tuesday, a Saturday, a Monday evening: a mix of SLA states, never a wall of red."""
+    assert main(["demo", "--now", now]) == 0
+    rows = requests(XlsxTracker(agency / "demo" / "tracker.xlsx"))
+    states = {r["SLA"] for r in rows}
+    assert len(states) >= 4 and {"On track", "Overdue"} <= states, states
+    assert sum(r["SLA"] == "Overdue" for r in rows) <= len(rows) // 3
+    assert {r["Status"] for r in rows} >= {"New", "Waiting on Carrier", "Done"}
+    renewals = XlsxTracker(agency / "demo" / "tracker.xlsx").read().tab("Renewals")
+    assert renewals is not None and len(renewals.rows) >= 5
