@@ -505,6 +505,7 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
     """Build (or top up) the sample agency in `folder`: the tabs, a week of mail pressed
     into the days before `now`, a renewals export; run a cycle, let the CSRs change a few
     cells, and run another, as the job would. Returns 0."""
+    now = now if now.tzinfo is not None else now.replace(tzinfo=ZONE)  # the agency's clock
     folder.mkdir(parents=True, exist_ok=True)
     inbox = folder / "inbox"
     inbox.mkdir(exist_ok=True)

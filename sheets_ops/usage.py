@@ -33,6 +33,13 @@ examples:
   sheets-ops inspect message.eml       what intake understands of a message
   sheets-ops simulate --from 2026-11-30T08:00 --to 2026-12-04T17:00   what would escalate
   sheets-ops COMMAND --help            more about one command
+
+exit status:
+  0  done
+  1  failed while running: the tracker or the mailbox could not be used (one line says why);
+     nothing was acknowledged, the next run tries again
+  2  bad usage or configuration (a variable, a file, another sheets-ops holding the tracker),
+     or doctor found a problem
 """
 
 INSPECT_EXAMPLES = """\
@@ -133,12 +140,14 @@ examples:
 
 DEMO_EXAMPLES = """\
 examples:
-  sheets-ops demo                 build ./demo and run a cycle
-  sheets-ops demo /tmp/agency     somewhere else
+  sheets-ops demo                           build ./demo and run a cycle
+  sheets-ops demo /tmp/agency               somewhere else
+  sheets-ops demo --now 2026-12-01T09:00    as it looks that morning
 
 Writes DIR/tracker.xlsx with a sample agency (Team, Accounts, Routing, Rules, Settings,
-Holidays), DIR/inbox with sample messages, DIR/outbox and DIR/.env, then runs `init` and one
-cycle. Run it again: nothing is added twice.
+Holidays, a renewals export), DIR/inbox with a week of sample messages pressed into the
+business days before now, DIR/outbox and DIR/.env, then runs `init` and a cycle, changes a few
+cells as CSRs would, and runs another. Run it again: nothing is added twice.
 """
 
 
@@ -200,7 +209,7 @@ def _run(p: argparse.ArgumentParser) -> None:
 
 def _renewals(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["import"], help="what to do (import)")
-    p.add_argument("file", type=Path, metavar="FILE.csv")
+    p.add_argument("file", type=Path, metavar="FILE.csv", help="the export, as CSV")
     p.add_argument(
         "--map", metavar="MAP", help='extra header names, like "Policy #=Pol Num; Client=Insured"'
     )
@@ -226,14 +235,42 @@ def _digest(p: argparse.ArgumentParser) -> None:
 
 def _report(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", type=Path, metavar="FILE", help="write HTML with its charts")
-    p.add_argument("--from", dest="start", type=parse_day, metavar="DATE", default=None)
-    p.add_argument("--to", dest="end", type=parse_day, metavar="DATE", default=None)
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=parse_day,
+        metavar="DATE",
+        default=None,
+        help="the first day reported (default: last week's Monday)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        type=parse_day,
+        metavar="DATE",
+        default=None,
+        help="the last day reported (default: last week's Sunday)",
+    )
     _with_now(p, "the moment whose last week is reported")
 
 
 def _simulate(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", dest="start", type=parse_now, required=True, metavar="ISO")
-    p.add_argument("--to", dest="end", type=parse_now, required=True, metavar="ISO")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=parse_now,
+        required=True,
+        metavar="ISO",
+        help="where the replay starts (agency time)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        type=parse_now,
+        required=True,
+        metavar="ISO",
+        help="where it ends",
+    )
     p.add_argument(
         "--step", type=duration, default=timedelta(hours=1), help="how often to look (default 1h)"
     )
@@ -246,7 +283,7 @@ def _simulate(p: argparse.ArgumentParser) -> None:
 
 
 def _inspect(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE.eml", type=Path)
+    p.add_argument("files", nargs="+", metavar="FILE.eml", type=Path, help="messages to read")
     p.add_argument("--accounts", type=Path, metavar="CSV", help="accounts to match clients against")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
@@ -261,7 +298,7 @@ def _inspect(p: argparse.ArgumentParser) -> None:
 
 def _demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", default="demo", metavar="DIR", help="default: ./demo")
-    _with_now(p, "the demo's morning: its mail arrives in the business days before")
+    _with_now(p, "the demo's moment (agency time); its mail arrives in the days before")
 
 
 def _nothing(_p: argparse.ArgumentParser) -> None:

@@ -177,3 +177,21 @@ def test_the_demo_looks_like_a_real_morning_whatever_the_day(
     assert {r["Status"] for r in rows} >= {"New", "Waiting on Carrier", "Done"}
     renewals = XlsxTracker(agency / "demo" / "tracker.xlsx").read().tab("Renewals")
     assert renewals is not None and len(renewals.rows) >= 5
+
+
+def test_help_lists_the_exit_status_and_describes_every_option(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    parser = build_parser()
+    assert "exit status:" in parser.format_help() and "  2  bad usage" in parser.format_help()
+    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    bare = [
+        f"{name} {action.dest}"
+        for name, sub in choices.items()
+        for action in sub._actions
+        if not action.help
+    ]
+    assert bare == []
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.endswith("\n")
