@@ -148,7 +148,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     report = weekly.build(snapshot, settings.calendar, start, end)
     if args.html is None:
         context = weekly.context(report, lambda name: f"{name}.png")
-        print(render("weekly_report", context).text, end="")
+        print(render("weekly_report", context).text.rstrip("\n"))  # ends with one newline
         return 0
     context = weekly.context(report, lambda name: weekly.data_uri(report.charts[name]))
     args.html.write_text(render("weekly_report", context).html, "utf-8")

@@ -6,7 +6,8 @@ landed, which of them the tracker now records: only those are delivered."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
 from typing import Any
 
 from sheets_ops.model import LOG, REQUESTS
@@ -16,7 +17,16 @@ from sheets_ops.reports.queue_mail import my_queues
 from sheets_ops.rules.intake import IntakePlan
 from sheets_ops.rules.renewals import RenewalReminder
 from sheets_ops.rules.review import Review
-from sheets_ops.sheet import ADDED, PRESENT, Batch, Snapshot, Tab, cell_text, normalize_header
+from sheets_ops.sheet import (
+    ADDED,
+    PRESENT,
+    Batch,
+    Snapshot,
+    Tab,
+    cell_text,
+    local,
+    normalize_header,
+)
 from sheets_ops.sync.outbox import Outcome, Proof
 
 
@@ -47,10 +57,12 @@ def plan_emails(
     log = snapshot.tab(LOG.name)
     for o in outcomes:
         if o.status == "sent":
-            emails.batch.rows.append(mailer.log(EMAIL_SENT, o.key, f"{o.kind} to {o.recipient}"))
+            record = mailer.log(EMAIL_SENT, o.key, f"{o.kind} to {o.recipient}")
         else:
-            detail = f"{o.kind} to {o.recipient}: {o.error}"
-            emails.batch.rows.append(mailer.log(EMAIL_FAILED, o.key, detail))
+            record = mailer.log(EMAIL_FAILED, o.key, f"{o.kind} to {o.recipient}: {o.error}")
+        if sent_at := _moment(o.at, mailer.calendar.zone):  # the time it went, not this cycle's
+            record = replace(record, cells={**record.cells, "When": sent_at})
+        emails.batch.rows.append(record)
     failures = [(o.key, o.recipient, o.error) for o in outcomes if o.status == "failed"]
     emails.outgoing += [mailer.info_request(ask) for _row, ask in intake.info_requests]
     for escalation in looked.escalations:
@@ -69,6 +81,14 @@ def plan_emails(
         line = cell_text(mailer.renewals.get(renewal.policy, {}).get("line"))
         emails.outgoing.append(mailer.renewal_reminder(renewal, line))
     return emails
+
+
+def _moment(stamp: str, zone: tzinfo) -> datetime | None:
+    """An outbox time (UTC, ISO) on the agency's wall clock, or None."""
+    try:
+        return local(datetime.fromisoformat(stamp), zone) if stamp else None
+    except ValueError:
+        return None
 
 
 def as_changed(rows: dict[str, dict[str, Any]], changes: Batch) -> dict[str, dict[str, Any]]:

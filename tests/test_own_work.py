@@ -125,3 +125,14 @@ def test_a_digest_leaves_out_what_was_seen_to_before_it_went(
     marcus = body(next(m for m in server.messages if str(m["To"]) == "marcus@agency.example"))
     assert "REQ-000001" not in marcus and "REQ-000004" in marcus
     assert "Overdue" not in marcus
+
+
+def test_an_email_sent_line_carries_the_time_it_was_sent(
+    desk: MemoryTracker, inbox: FolderMailbox, smtp: tuple[Recorder, int], tmp_path: Path
+) -> None:
+    server, port = smtp
+    outbox = smtp_outbox(tmp_path, port)
+    cycle(desk, inbox, outbox, "08:00")  # the summaries go out
+    cycle(desk, inbox, outbox, "09:10")  # and the Log hears of them now
+    sent = [r for r in log_rows(desk) if r["What"] == "Email sent"]
+    assert sent and {r["When"] for r in sent} == {datetime(2026, 11, 30, 8, 0)}

@@ -17,7 +17,7 @@ Claim, Billing 1 each). Closed in the week: R1, R2, R3, R7 = 4, of which R1 and 
 time: 50%. Resolution in business hours: R1 6, R2 7+9+2 = 18, R3 4, R7 4+9+5 = 18: median 12,
 p90 18 (linear, between 18 and 18). Tom: 6 and 4, median 5. First responses logged in the week:
 R1 2 h, R2 6 h, R4 8+2 = 10 h: median 6, p90 6 + 0.8 x 4 = 9.2. Open at the end: R4 (26
-business hours, 2.9 days: 1 to 3; its Escalation cell is set), R5 (1 hour: under 1 day),
+business hours, 2.9 days: 1 to 3; escalated on 11/19), R5 (1 hour: under 1 day),
 R6 (134 hours: over 7 days); overdue 2 (R4, R6: Due before the end), escalated 1 (R4); one
 each for Alicia, Tom and Priya. One client follow-up logged in the week (one more before it).
 
@@ -158,6 +158,8 @@ def fill_week(tracker: T) -> T:
         ("R6", D(2026, 11, 3, 9), "First response"),
         ("R4", D(2026, 11, 19, 12), "Client follow-up"),
         ("R6", D(2026, 11, 10, 12), "Client follow-up"),
+        ("R4", D(2026, 11, 19, 9, 30), "Escalated L2"),
+        ("R5", D(2026, 11, 24, 9), "Escalated L1"),  # after the week ended: not counted in it
     ]:
         batch.rows.append(NewRow("Log", {"When": when, "Request": rid, "What": what}))
     tracker.write(batch)

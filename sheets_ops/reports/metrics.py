@@ -3,8 +3,8 @@
 Times are business hours on the agency's calendar. A period is [start, end) in agency time:
 volume counts requests received in it, completion and resolution count requests closed in
 it, first response counts first responses logged in it; open work, aging, overdue (past Due)
-and load are as of `end`, from Received, Closed and Due. Escalated counts the open requests
-whose Escalation cell says so now: the sheet keeps no history of it.
+and load are as of `end`, from Received, Closed and Due. Escalated counts the requests open at
+`end` that the Log says were escalated before it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 
 from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.rules.history import CLOSED, FIRST_RESPONSE
+from sheets_ops.rules.history import CLOSED, ESCALATED, FIRST_RESPONSE
 from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.sheet import Snapshot, Tab, cell_text
 
@@ -115,7 +115,7 @@ def compute(snapshot: Snapshot, calendar: Calendar, start: datetime, end: dateti
     m.by_type = {str(k): int(v) for k, v in got["type"].value_counts().items() if k}
     _closed(m, df, hours)
     _responded(m, df, _first_responses(snapshot), hours)
-    _open_at_end(m, df, calendar)
+    _open_at_end(m, df, calendar, _escalated_by(snapshot, end))
     m.follow_ups = len(
         [
             r
@@ -179,7 +179,18 @@ def _responded(m: Metrics, df: pd.DataFrame, firsts: Mapping[str, datetime], hou
         m.response_by_owner = _grouped(replies, "hours", "owner")
 
 
-def _open_at_end(m: Metrics, df: pd.DataFrame, calendar: Calendar) -> None:
+def _escalated_by(snapshot: Snapshot, end: datetime) -> set[str]:
+    """The requests the Log says were escalated before `end`."""
+    return {
+        cell_text(r.get("request"))
+        for r in _rows(snapshot.tab("Log"))
+        if str(r.get("what") or "").startswith(ESCALATED)
+        and isinstance(r.get("when"), datetime)
+        and r["when"] < end  # type: ignore[operator]
+    }
+
+
+def _open_at_end(m: Metrics, df: pd.DataFrame, calendar: Calendar, escalated: set[str]) -> None:
     """What was open at the period's end (received before it and not closed by then, whatever
     Status says now): how many, how old, overdue, escalated, and by owner."""
     end = m.end
@@ -196,7 +207,7 @@ def _open_at_end(m: Metrics, df: pd.DataFrame, calendar: Calendar) -> None:
         counts[age_bucket(max(0, origin(end) - origin(received)) / 3600 / day_hours)] += 1
     m.aging = counts
     m.overdue = int((still["due"] < end).sum())
-    m.escalated = int((still["escalation"] != "").sum())
+    m.escalated = int(still["id"].isin(list(escalated)).sum())  # by then, not since
     m.load = {str(k): int(v) for k, v in still["owner"].value_counts().items() if k}
 
 

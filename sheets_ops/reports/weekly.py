@@ -105,6 +105,8 @@ def _bars(ax: Any, labels: Sequence[str], series: Sequence[tuple[str, list[float
         ax.bar(xs, values, width, label=name, color=colour)
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.tick_params(axis="y", labelsize=8)
+    top = max((v for _name, values, _c in series for v in values), default=0)
+    ax.set_ylim(0, top * 1.1 if top > 0 else 1)  # counts and hours: never below zero
     if len(series) > 1:
         ax.legend(fontsize=8, frameon=False)
 

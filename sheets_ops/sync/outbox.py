@@ -79,6 +79,7 @@ class Outcome:
     subject: str
     status: str
     error: str
+    at: str = ""  # when it was sent (UTC, ISO), or ""
 
 
 class Outbox:
@@ -233,7 +234,7 @@ class Outbox:
     def outcomes(self) -> list[Outcome]:
         """Deliveries the tracker has not heard of yet."""
         rows = self.db.execute(
-            "SELECT key, kind, recipient, subject, status, error FROM outbox "
+            "SELECT key, kind, recipient, subject, status, error, sent FROM outbox "
             "WHERE logged = 0 AND status IN ('sent', 'failed') ORDER BY created, key"
         ).fetchall()
         return [Outcome(*row) for row in rows]
