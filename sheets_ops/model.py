@@ -75,6 +75,7 @@ class Column:
     width: int = 14
     choices: tuple[str, ...] = ()
     kind: str = "text"  # text, datetime, date, number
+    note: str = ""  # what the job does with it, when not what its owner says (JOB_NOTE...)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,15 @@ class TabSpec:
     key: str | None = None  # the column that identifies a row, if any
     seed: tuple[tuple[str, ...], ...] = ()  # rows init writes into an empty tab
     optional: tuple[Column, ...] = ()  # init adds these; a cycle does not need them
+    optional_after: str = ""  # on a new tab, the optional columns follow this one
+
+    @property
+    def laid_out(self) -> tuple[Column, ...]:
+        """Every column, in the order init lays out a new tab."""
+        if not self.optional_after:
+            return self.columns + self.optional
+        at = self.headers.index(self.optional_after) + 1
+        return self.columns[:at] + self.optional + self.columns[at:]
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -111,48 +121,81 @@ def _j(name: str, meaning: str, width: int = 14, **kw: Any) -> Column:
 
 
 JOB_NOTE = "Filled by sheets-ops every cycle: an edit here is replaced."
+ONCE_NOTE = "Written by sheets-ops when the request comes in; not recomputed."
+GROWS_NOTE = "Written by sheets-ops when the request comes in; each follow-up adds to it."
 FILL_NOTE = "Filled by sheets-ops only while blank: what you write here is kept."
 
 REQUESTS = TabSpec(
     "Requests",
     "one row per service request",
     (
-        _j("ID", "REQ-000123, never reused", 12),
-        _j("Received", "when the request arrived (agency local time)", 17, kind="datetime"),
-        _j("Channel", "Email, Voicemail, Text, Form, Manual", 10, choices=tuple(Channel)),
-        _j("From", "sender address or phone number", 26),
+        _j("ID", "REQ-000123, never reused", 12, note=ONCE_NOTE),
+        _j(
+            "Received",
+            "when the request arrived (agency local time)",
+            17,
+            kind="datetime",
+            note=ONCE_NOTE,
+        ),
+        _j(
+            "Channel",
+            "Email, Voicemail, Text, Form, Manual",
+            10,
+            choices=tuple(Channel),
+            note=ONCE_NOTE,
+        ),
+        _j("From", "sender address or phone number", 26, note=ONCE_NOTE),
         _f("Client", "matched from Accounts", 22),
         _f("Policy #", "extracted or matched", 14),
         _f("Type", "the kind of request", 13, choices=tuple(RequestType)),
-        _j("Summary", "one line: subject or first words, plain text", 48),
+        _j("Summary", "one line: subject or first words, plain text", 48, note=ONCE_NOTE),
         _f("Certificate Holder", "for COIs", 22),
         _f("Client Deadline", "the date the client asked for", 14, kind="date"),
         _f("Owner", "from Routing / Accounts / Team", 14),
         _f("Status", "where the request stands", 18, choices=tuple(Status)),
         _f("Next Follow-up", "e.g. when to chase the carrier", 14, kind="date"),
         _h("Notes", "free text", 30),
-        _j("Last Touched", "last time a person changed a human column", 17, kind="datetime"),
+        _j(
+            "Last Touched",
+            "last time a person changed a human column",
+            17,
+            kind="datetime",
+            note="Set by sheets-ops when a person changes a column of theirs.",
+        ),
         _j("Age (h)", "business hours since Received", 8, kind="number"),
         _j("Idle (h)", "business hours since Last Touched", 8, kind="number"),
         _j("Due", "the earlier of the SLA due time and the client deadline", 17, kind="datetime"),
         _j("SLA", "On track, Due soon, Overdue, Paused, Closed", 10),
-        _j("Escalation", "highest level sent, to whom, when", 24),
-        _j("Missing Info", "what the request type needs and intake could not find", 22),
-        _j("Thread", "messages in this request; flags a client follow-up", 10),
-        _j("Context", "special instructions, policies, recent requests", 30),
-        _j("Closed", "when Status became Done or Cancelled", 17, kind="datetime"),
-        _j("Source", "the message key used for exactly-once intake", 30),
+        _j("Escalation", "highest level sent, to whom, when", 34),
+        _j(
+            "Missing Info",
+            "what the request type needs and intake could not find",
+            32,
+            note="Written by sheets-ops when the request comes in, and while a Done request "
+            "has steps to tick.",
+        ),
+        _j("Thread", "messages in this request; flags a client follow-up", 14, note=GROWS_NOTE),
+        _j("Context", "special instructions, policies, recent requests", 48, note=GROWS_NOTE),
+        _j(
+            "Closed",
+            "when Status became Done or Cancelled",
+            17,
+            kind="datetime",
+            note="Stamped by sheets-ops when the request closes; cleared if it reopens.",
+        ),
+        _j("Source", "the message key used for exactly-once intake", 30, note=ONCE_NOTE),
     ),
     key="ID",
     optional=tuple(
         _h(
             step,
             "a close-checklist step (Routing, Close Checklist): Yes when done",
-            11,
+            15,
             choices=("Yes", "No"),
         )
         for step in ("Carrier Confirmed", "Billing Adjusted", "Client Notified", "Certificate Sent")
     ),
+    optional_after="Status",  # the steps to tick sit beside Status
 )
 
 # What must be ticked before a request of a Type is really done (Routing, Close Checklist).

@@ -48,6 +48,8 @@ class Sheet:
     basic_filter: dict[str, Any] | None = None
     widths: dict[int, int] = field(default_factory=dict)
     charts: list[dict[str, Any]] = field(default_factory=list)
+    frozen_columns: int = 0
+    protected: list[dict[str, Any]] = field(default_factory=list)
 
     def get(self, r: int, c: int) -> Any:
         if r < len(self.grid) and c < len(self.grid[r]):
@@ -325,9 +327,16 @@ class FakeSheets:
                         "rowCount": sheet.rows,
                         "columnCount": sheet.columns,
                         **({"frozenRowCount": sheet.frozen} if sheet.frozen else {}),
+                        **(
+                            {"frozenColumnCount": sheet.frozen_columns}
+                            if sheet.frozen_columns
+                            else {}
+                        ),
                     },
                 }
             }
+            if sheet.protected:
+                entry["protectedRanges"] = copy.deepcopy(sheet.protected)
             if sheet.conditional:
                 entry["conditionalFormats"] = copy.deepcopy(sheet.conditional)
             if sheet.basic_filter is not None:
@@ -490,6 +499,19 @@ class FakeSheets:
         frozen = props.get("gridProperties", {}).get("frozenRowCount")
         if frozen is not None:
             sheet.frozen = frozen
+        columns = props.get("gridProperties", {}).get("frozenColumnCount")
+        if columns is not None:
+            sheet.frozen_columns = columns
+
+    def _do_addProtectedRange(self, args: Any) -> None:
+        protected = args["protectedRange"]
+        where = protected.get("range")
+        if not where or "sheetId" not in where:
+            raise ApiError(400, "Invalid requests[0].addProtectedRange: range is required")
+        sheet = self._by_id(where["sheetId"])
+        if where.get("endColumnIndex", 0) > sheet.columns:
+            raise ApiError(400, "Invalid requests[0].addProtectedRange: range out of the grid")
+        sheet.protected.append(copy.deepcopy(protected))
 
     def _do_setDataValidation(self, args: Any) -> None:
         sheet = self._by_id(args["range"]["sheetId"])
@@ -527,6 +549,8 @@ def _copy(sheet: Sheet) -> Sheet:
         copy.deepcopy(sheet.basic_filter),
         dict(sheet.widths),
         copy.deepcopy(sheet.charts),
+        sheet.frozen_columns,
+        copy.deepcopy(sheet.protected),
     )
 
 

@@ -262,7 +262,7 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
     ]
     for spec in TABS:
         sheet = sheets_api.sheet(spec.name)
-        assert sheets_api.values(spec.name)[0][: len(spec.headers)] == list(spec.headers)
+        assert sheets_api.values(spec.name)[0] == [c.name for c in spec.laid_out]
         assert sheet.frozen == 1 and sheet.basic_filter is not None
     requests_tab = sheets_api.sheet("Requests")
     lists = {
@@ -271,20 +271,27 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
         ]
         for v in requests_tab.validations
     }
-    assert lists[REQUESTS.headers.index("Status")][0] == "New"
-    assert lists[REQUESTS.headers.index("Type")][0] == "COI"
-    assert lists[REQUESTS.headers.index("Channel")][0] == "Email"
-    sla = REQUESTS.headers.index("SLA")
-    assert {r["ranges"][0]["startColumnIndex"] for r in requests_tab.conditional} == {sla}
-    assert len(requests_tab.conditional) == 4
-    assert "replaced" in requests_tab.notes[(0, REQUESTS.headers.index("Age (h)"))]
+    at = [c.name for c in REQUESTS.laid_out].index
+    assert lists[at("Status")][0] == "New"
+    assert lists[at("Type")][0] == "COI"
+    assert lists[at("Channel")][0] == "Email"
+    assert lists[at("Owner")] == ["=Team!A2:A"]  # the names on the Team tab
+    coloured = {r["ranges"][0]["startColumnIndex"] for r in requests_tab.conditional}
+    assert coloured == {at("SLA"), at("Status")}
+    assert "replaced" in requests_tab.notes[(0, at("Age (h)"))]
+    assert "not recomputed" in requests_tab.notes[(0, at("Summary"))]
+    assert requests_tab.frozen_columns == 1  # the ID stays in view
+    guarded = {p["range"]["startColumnIndex"] for p in requests_tab.protected}
+    assert at("Age (h)") in guarded and at("Owner") not in guarded
+    assert all(p["warningOnly"] for p in requests_tab.protected)
     assert sheets_api.values("Settings")[1][:2] == ["Time Zone", "America/Chicago"]
 
     sheets_api.clear_calls()
     assert tracker.init(TABS) == []
     assert api_calls(sheets_api) == ["get", "batchGet", "batchUpdate"]
-    assert len(sheets_api.sheet("Requests").conditional) == 4
-    assert len(sheets_api.sheet("Requests").validations) == 7  # and the four checklist steps
+    assert len(sheets_api.sheet("Requests").conditional) == 10  # SLA and Status, laid once
+    assert len(sheets_api.sheet("Requests").validations) == 8  # Owner and the four steps too
+    assert len(sheets_api.sheet("Requests").protected) == len(requests_tab.protected)
 
 
 def test_init_repairs_a_missing_header_and_keeps_data(
@@ -293,9 +300,9 @@ def test_init_repairs_a_missing_header_and_keeps_data(
     header = [h for h in REQUESTS.headers if h != "Context"]
     sheets_api.set_values("Requests", [header, ["REQ-000001"] + [None] * 20 + ["keep"]])
     done = google_tracker.init(TABS)
-    assert done[0] == 'added header "Context" to Requests'
+    assert 'added header "Context" to Requests' in done
     values = sheets_api.values("Requests")
-    assert values[0][len(header)] == "Context"  # after the headers that were there
+    assert "Context" in values[0][len(header) :]  # after the headers that were there
     assert values[1][0] == "REQ-000001" and values[1][21] == "keep"
 
 

@@ -130,7 +130,7 @@ def test_a_digest_leaves_out_what_was_seen_to_before_it_went(
 def test_an_email_sent_line_carries_the_time_it_was_sent(
     desk: MemoryTracker, inbox: FolderMailbox, smtp: tuple[Recorder, int], tmp_path: Path
 ) -> None:
-    server, port = smtp
+    _server, port = smtp
     outbox = smtp_outbox(tmp_path, port)
     cycle(desk, inbox, outbox, "08:00")  # the summaries go out
     cycle(desk, inbox, outbox, "09:10")  # and the Log hears of them now

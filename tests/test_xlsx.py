@@ -27,7 +27,15 @@ def test_init_creates_every_contract_tab_with_its_headers(xlsx_tracker: XlsxTrac
     assert wb.sheetnames == [spec.name for spec in TABS] + ["Dashboard"]
     for spec in TABS:
         header = [c.value for c in wb[spec.name][1]]
-        assert header[: len(spec.headers)] == list(spec.headers)
+        assert header == [c.name for c in spec.laid_out]
+    requests = [c.value for c in wb["Requests"][1]]
+    status = requests.index("Status")  # the steps to tick sit beside Status
+    assert requests[status + 1 : status + 5] == [
+        "Carrier Confirmed",
+        "Billing Adjusted",
+        "Client Notified",
+        "Certificate Sent",
+    ]
 
 
 def test_init_lays_dropdowns_colours_frozen_header_filters_and_notes(
@@ -51,11 +59,20 @@ def test_init_lays_dropdowns_colours_frozen_header_filters_and_notes(
         '"On track"',
         '"Paused"',
     }
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "B2"  # the header row and the ID column stay in view
     assert ws.auto_filter.ref.startswith("A1:")
     assert ws.column_dimensions[letter["Summary"]].width >= 40
+    assert ws.column_dimensions[letter["Context"]].width >= 40
+    assert ws.column_dimensions[letter["Escalation"]].width >= 30
     assert "replaced" in ws[f"{letter['Age (h)']}1"].comment.text
     assert "kept" in ws[f"{letter['Owner']}1"].comment.text
+    assert "not recomputed" in ws[f"{letter['Summary']}1"].comment.text  # the legend is true
+    assert "each follow-up adds" in ws[f"{letter['Context']}1"].comment.text
+    status = f"{letter['Status']}2:{letter['Status']}1048576"
+    assert {f for ref, f in sla_rules if ref == status} >= {'"Done"', '"Needs Info"'}
+    assert dropdowns[f"{letter['Owner']}2:{letter['Owner']}1048576"] == "=Team!$A$2:$A$500"
+    assert ws.page_setup.orientation == "landscape" and ws.print_title_rows == "$1:$1"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
 
 
 def test_init_again_adds_what_is_missing_and_deletes_nothing(xlsx_tracker: XlsxTracker) -> None:
@@ -85,7 +102,7 @@ def test_init_again_adds_what_is_missing_and_deletes_nothing(xlsx_tracker: XlsxT
     )
     assert xlsx_tracker.init(TABS) == []
     ws = load_workbook(xlsx_tracker.path)["Requests"]
-    assert len(ws.data_validations.dataValidation) == 7  # laid anew, not stacked
+    assert len(ws.data_validations.dataValidation) == 8  # laid anew, not stacked (Owner too)
 
 
 def test_settings_start_with_defaults_and_keep_what_the_owner_wrote(
@@ -203,7 +220,7 @@ def test_libreoffice_opens_the_demo_workbook_with_every_tab_and_row(tmp_path: Pa
     assert set(tables) == {spec.name for spec in TABS} | {"Dashboard"}
     assert tables["Dashboard"][2] == ["Figure", "This week so far", "Last week"]
     for spec in TABS:
-        assert tables[spec.name][0][: len(spec.headers)] == list(spec.headers)
+        assert tables[spec.name][0][: len(spec.laid_out)] == [c.name for c in spec.laid_out]
     requests_seen = tables["Requests"][1:]
     assert len(requests_seen) == len([s for s in SAMPLES if not s.follow_up])
     assert requests_seen[0][0] == "REQ-000001" and requests_seen[0][2] == "Email"

@@ -363,7 +363,7 @@ class GoogleTracker:
     def _init(self, tabs: Sequence[TabSpec]) -> list[str]:
         meta = self.http.fetch_sheet_metadata(
             self.key,
-            params={"fields": "sheets(properties,conditionalFormats,basicFilter)"},
+            params={"fields": "sheets(properties,conditionalFormats,basicFilter,protectedRanges)"},
         )
         sheets = {normalize_header(s["properties"]["title"]): s for s in meta.get("sheets", [])}
         existing = [s["properties"]["title"] for s in sheets.values()]

@@ -39,6 +39,16 @@ HEADER_COLOURS = {  # the same colours as the workbook's header row
     Owner.FILL: {"red": 0.867, "green": 0.922, "blue": 0.969},
     Owner.HUMAN: {"red": 0.886, "green": 0.937, "blue": 0.855},
 }
+STATUS_COLOURS = {  # where a request stands, at a glance (the workbook's STATUS_FILLS)
+    "New": {"red": 0.867, "green": 0.922, "blue": 0.969},
+    "Needs Info": {"red": 0.988, "green": 0.91, "blue": 0.698},
+    "Waiting on Client": {"red": 0.902, "green": 0.902, "blue": 0.902},
+    "Waiting on Carrier": {"red": 0.902, "green": 0.902, "blue": 0.902},
+    "Done": {"red": 0.851, "green": 0.918, "blue": 0.827},
+    "Cancelled": {"red": 0.937, "green": 0.937, "blue": 0.937},
+}
+TEAM_NAMES = "=Team!A2:A"  # the Owner drop-down: the names on the Team tab
+PROTECTED = "Filled by sheets-ops: change it here only if you mean to"
 SLA_COLOURS = {
     SlaState.OVERDUE: {"red": 0.957, "green": 0.8, "blue": 0.8},
     SlaState.DUE_SOON: {"red": 0.988, "green": 0.91, "blue": 0.698},
@@ -113,7 +123,7 @@ def place_columns(
     have = {normalize_header(h): j for j, h in enumerate(header) if h.strip()}
     placement = Placement(used=max(have.values(), default=-1) + 1)
     sample = [list(r) for r in values[1:]]
-    for column in spec.columns + spec.optional:
+    for column in spec.laid_out:
         j = have.get(normalize_header(column.name))
         renamed = renamed_as(header, sample, spec, column.name) if j is None else None
         if renamed is not None:
@@ -139,7 +149,7 @@ def widen(sheet_id: int, width: int, used: int) -> list[Request]:
 
 def header_cell(sheet_id: int, j: int, text: str, column: Column) -> Request:
     """A header: bold, coloured by who owns the column, with a note saying what it holds."""
-    note = {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
+    note = column.note or {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
     value = {
         "userEnteredValue": {"stringValue": text},
         "userEnteredFormat": {
@@ -185,14 +195,21 @@ def column_width(sheet_id: int, j: int, column: Column) -> Request:
     }
 
 
-def frozen_header(sheet_id: int, grid: Mapping[str, Any]) -> list[Request]:
-    if grid.get("frozenRowCount"):
+def frozen_header(sheet_id: int, grid: Mapping[str, Any], columns: int = 0) -> list[Request]:
+    """The header row frozen, and the first `columns` columns (the Requests tab's ID)."""
+    wanted = {}
+    if not grid.get("frozenRowCount"):
+        wanted["frozenRowCount"] = 1
+    if columns and not grid.get("frozenColumnCount"):
+        wanted["frozenColumnCount"] = columns
+    if not wanted:
         return []
+    fields = ",".join(f"gridProperties.{k}" for k in wanted)
     return [
         {
             "updateSheetProperties": {
-                "properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": 1}},
-                "fields": "gridProperties.frozenRowCount",
+                "properties": {"sheetId": sheet_id, "gridProperties": wanted},
+                "fields": fields,
             }
         }
     ]
@@ -204,20 +221,51 @@ def filters(sheet_id: int, sheet: Mapping[str, Any]) -> list[Request]:
     return [{"setBasicFilter": {"filter": {"range": {"sheetId": sheet_id}}}}]
 
 
-def sla_colours(sheet_id: int, j: int, sheet: Mapping[str, Any]) -> list[Request]:
-    """The Requests tab's SLA column coloured by state, unless it already is."""
+def colours(
+    sheet_id: int, j: int, sheet: Mapping[str, Any], fills: Mapping[str, Mapping[str, float]]
+) -> list[Request]:
+    """Column j coloured by its value, unless an earlier init coloured it."""
+    first = next(iter(fills))
     for rule in sheet.get("conditionalFormats", []):
         condition = rule.get("booleanRule", {}).get("condition", {})
-        if any(v.get("userEnteredValue") == SlaState.OVERDUE for v in condition.get("values", [])):
+        on = [r.get("startColumnIndex") for r in rule.get("ranges", [])]
+        if j in on and any(v.get("userEnteredValue") == first for v in condition.get("values", [])):
             return []
     out = []
-    for state, colour in SLA_COLOURS.items():
-        condition = {"type": "TEXT_EQ", "values": [{"userEnteredValue": str(state)}]}
+    for value, colour in fills.items():
+        condition = {"type": "TEXT_EQ", "values": [{"userEnteredValue": str(value)}]}
         rule = {
             "ranges": [_columns(sheet_id, j)],
             "booleanRule": {"condition": condition, "format": {"backgroundColor": colour}},
         }
         out.append({"addConditionalFormatRule": {"index": 0, "rule": rule}})
+    return out
+
+
+def owner_list(sheet_id: int, j: int) -> Request:
+    """The Owner drop-down: the names on the Team tab (a warning, not a refusal)."""
+    condition = {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": TEAM_NAMES}]}
+    rule = {"condition": condition, "strict": False, "showCustomUi": True}
+    return {"setDataValidation": {"range": _columns(sheet_id, j), "rule": rule}}
+
+
+def protections(
+    sheet_id: int, sheet: Mapping[str, Any], spec: TabSpec, placement: Placement
+) -> list[Request]:
+    """A warning-only protection on each column the job fills every cycle: a CSR is asked
+    before typing over it, never stopped."""
+    if any(p.get("description") == PROTECTED for p in sheet.get("protectedRanges", [])):
+        return []
+    out = []
+    for column in spec.laid_out:
+        if column.owner is Owner.JOB and not column.note:
+            j = placement.positions[column.name]
+            protected = {
+                "range": _columns(sheet_id, j),
+                "description": PROTECTED,
+                "warningOnly": True,
+            }
+            out.append({"addProtectedRange": {"protectedRange": protected}})
     return out
 
 
@@ -249,7 +297,7 @@ def layout(
     header = [str(h) for h in values[0]] if values else []
     placement = place_columns(spec, values, fresh, done)
     out = widen(sheet_id, grid.get("columnCount", 26), placement.used)
-    columns = spec.columns + spec.optional
+    columns = spec.laid_out
     for column in columns:
         j = placement.positions[column.name]
         text = header[j] if j < len(header) and header[j].strip() else column.name
@@ -258,12 +306,17 @@ def layout(
     for j in placement.added:
         column = next(c for c in columns if placement.positions[c.name] == j)
         out.append(column_width(sheet_id, j, column))
-    out += frozen_header(sheet_id, grid)
+    requests_tab = spec.name == "Requests"
+    out += frozen_header(sheet_id, grid, columns=1 if requests_tab else 0)
     if (added_filters := filters(sheet_id, sheet)) and not fresh:
         done.append(f"added filters to {spec.name}")
     out += added_filters
-    if spec.name == "Requests":
-        out += sla_colours(sheet_id, placement.positions["SLA"], sheet)
+    if requests_tab:
+        at = placement.positions
+        out += colours(sheet_id, at["SLA"], sheet, {str(k): v for k, v in SLA_COLOURS.items()})
+        out += colours(sheet_id, at["Status"], sheet, STATUS_COLOURS)
+        out += [owner_list(sheet_id, at["Owner"])]
+        out += protections(sheet_id, sheet, spec, placement)
     return out + seeds(spec, sheet_id, values, placement, done)
 
 

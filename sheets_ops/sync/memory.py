@@ -70,7 +70,7 @@ class MemoryTracker:
                 tab = self.tabs[spec.name] = Tab(spec.name, [])
                 done.append(f"created tab {spec.name}")
             have = {normalize_header(h) for h in tab.header}
-            for column in spec.columns + spec.optional:
+            for column in spec.laid_out:
                 renamed = renamed_as(tab.header, tab.rows, spec, column.name)
                 if normalize_header(column.name) not in have and renamed is not None:
                     done.append(renamed_line(spec, renamed, column.name) + "; init added no column")

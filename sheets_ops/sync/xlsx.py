@@ -252,14 +252,22 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
+ROW_HEIGHT = 45  # points: a new request's row shows the first three lines of its Context
+
+
 def _apply(ws: Worksheet, plan: TabPlan) -> None:
+    wrapped = {  # Context: its first lines, at the top of the cell
+        j for j, cell in enumerate(ws[1]) if str(cell.value or "").strip().lower() == "context"
+    }
     for index, j, value in plan.updates:
-        put(ws.cell(row=index + 2, column=j + 1), value)
+        put(ws.cell(row=index + 2, column=j + 1), value, wrap=j in wrapped)
     for k, values in enumerate(plan.appends):
         r = plan.append_at + 2 + k
         for j, value in enumerate(values):
             if value is not None:
-                put(ws.cell(row=r, column=j + 1), value)
+                put(ws.cell(row=r, column=j + 1), value, wrap=j in wrapped)
+        if wrapped:
+            ws.row_dimensions[r].height = ROW_HEIGHT  # three lines of Context, not all of it
     if plan.appends and ws.auto_filter.ref:
         last = plan.append_at + 1 + len(plan.appends)
         first, _, end = ws.auto_filter.ref.partition(":")

@@ -18,6 +18,7 @@ from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from sheets_ops.model import (
@@ -48,7 +49,17 @@ SLA_FILLS = {
     SlaState.ON_TRACK: "D9EAD3",
     SlaState.PAUSED: "E6E6E6",
 }
+STATUS_FILLS = {  # where a request stands, at a glance
+    "New": "DDEBF7",
+    "Needs Info": "FCE8B2",
+    "Waiting on Client": "E6E6E6",
+    "Waiting on Carrier": "E6E6E6",
+    "Done": "D9EAD3",
+    "Cancelled": "EFEFEF",
+}
 LAST_ROW = 1_048_576  # dropdowns and colours cover the whole column
+TEAM_NAMES = "=Team!$A$2:$A$500"  # the Owner drop-down: the names on the Team tab
+WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def text_cell(value: str) -> str:
@@ -59,8 +70,11 @@ def text_cell(value: str) -> str:
     return value
 
 
-def put(cell: Cell | MergedCell, value: CellValue) -> None:
-    """Write one value so that it stays what it is: text is never taken for a formula."""
+def put(cell: Cell | MergedCell, value: CellValue, wrap: bool = False) -> None:
+    """Write one value so that it stays what it is: text is never taken for a formula.
+    `wrap`: the text wraps, its first lines at the top of the cell."""
+    if wrap:
+        cell.alignment = WRAP
     if isinstance(value, str):
         value = text_cell(value)
         cell.value = value
@@ -154,7 +168,7 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
     sample = [
         [cell_value(v) for v in r] for r in ws.iter_rows(min_row=2, max_row=501, values_only=True)
     ]
-    for column in spec.columns + spec.optional:
+    for column in spec.laid_out:
         j = have.get(normalize_header(column.name))
         renamed = renamed_as(header, sample, spec, column.name) if j is None else None
         if renamed is not None:  # no empty twin beside the column a person renamed
@@ -170,7 +184,7 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
         positions[column.name] = j
         _header_style(ws.cell(row=1, column=j), column)
     if ws.freeze_panes is None:
-        ws.freeze_panes = "A2"
+        ws.freeze_panes = "B2" if spec.name == "Requests" else "A2"  # the ID stays in view
     last_col = get_column_letter(max(used, 1))
     last_row = max(ws.max_row, 2)
     if not ws.auto_filter.ref:
@@ -179,7 +193,7 @@ def _init_sheet(ws: Worksheet, spec: TabSpec) -> list[str]:
             done.append(f"added filters to {spec.name}")
     _dropdowns(ws, spec, positions)
     if spec.name == "Requests":
-        _sla_colours(ws, positions["SLA"])
+        _requests_layout(ws, positions)
     tab = tab_from_rows(ws.title, ws.iter_rows(values_only=True))
     rows, said = seed_rows(spec, tab)
     start = last_used_row(tab) + 2
@@ -197,7 +211,7 @@ def _header_style(cell: Cell | MergedCell, column: Column) -> None:
     cell.font = Font(bold=True)
     cell.fill = PatternFill("solid", fgColor=HEADER_FILLS[column.owner])
     cell.alignment = Alignment(vertical="center", wrap_text=False)
-    note = {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
+    note = column.note or {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
     text = f"{column.meaning}.\n{note}" if note else f"{column.meaning}."
     if cell.comment is None or cell.comment.author == "sheets-ops":
         comment = Comment(text, "sheets-ops")
@@ -227,18 +241,48 @@ def _dropdowns(ws: Worksheet, spec: TabSpec, positions: dict[str, int]) -> None:
         ws.add_data_validation(dv)
 
 
-def _sla_colours(ws: Worksheet, j: int) -> None:
-    for cf in ws.conditional_formatting:
-        for rule in cf.rules:
-            if any(f'"{SlaState.OVERDUE}"' in (f or "") for f in rule.formula or []):
-                return  # laid by an earlier init
+def _requests_layout(ws: Worksheet, positions: dict[str, int]) -> None:
+    """What the Requests tab adds: SLA and Status colours, the Owner drop-down from Team,
+    Context wrapped at the top of its cell, and a landscape print fit to the page's width
+    with the header on every page."""
+    _colours(ws, positions["SLA"], {str(k): v for k, v in SLA_FILLS.items()})
+    _colours(ws, positions["Status"], STATUS_FILLS)
+    owner = get_column_letter(positions["Owner"])
+    if not any(dv.formula1 == TEAM_NAMES for dv in ws.data_validations.dataValidation):
+        dv = DataValidation(
+            type="list",
+            formula1=TEAM_NAMES,
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="warning",
+            errorTitle="Owner",
+            error="Owner is usually a name on the Team tab.",
+        )
+        dv.add(f"{owner}2:{owner}{LAST_ROW}")
+        ws.add_data_validation(dv)
+    context = get_column_letter(positions["Context"])
+    ws.column_dimensions[context].alignment = WRAP
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_title_rows = "1:1"
+
+
+def _colours(ws: Worksheet, j: int, fills: dict[str, str]) -> None:
+    """A fill for each value of column j, unless an earlier init laid them."""
     letter = get_column_letter(j)
-    for state, colour in SLA_FILLS.items():
+    for cf in ws.conditional_formatting:
+        if str(cf.sqref).startswith(f"{letter}2:"):
+            for rule in cf.rules:
+                if any(f'"{next(iter(fills))}"' in (f or "") for f in rule.formula or []):
+                    return
+    for value, colour in fills.items():
         ws.conditional_formatting.add(
             f"{letter}2:{letter}{LAST_ROW}",
             CellIsRule(  # type: ignore[no-untyped-call]
                 operator="equal",
-                formula=[f'"{state}"'],
+                formula=[f'"{value}"'],
                 fill=PatternFill("solid", fgColor=colour, bgColor=colour),
             ),
         )
