@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Renders the emails the owner receives, from the demo agency, into docs/*.png.
+# Renders what people see, from the demo agency, into docs/*.png: the emails the owner and a
+# CSR receive, the Requests tab, the Health tab's Problems lines and the Dashboard.
 # Needs Debian's chromium, libreoffice-calc and poppler-utils. Run from the repository root.
 set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-.venv/bin/sheets-ops demo "$work/agency" >/dev/null 2>&1
-(cd "$work/agency" && "$OLDPWD/.venv/bin/sheets-ops" digest --preview "$work/preview" --now 2026-11-30T08:31 >/dev/null)
+.venv/bin/sheets-ops demo "$work/agency" --now 2026-12-01T07:00 >/dev/null 2>&1
+(cd "$work/agency" && "$OLDPWD/.venv/bin/sheets-ops" digest --preview "$work/preview" --now 2026-12-01T08:31 >/dev/null)
 shot() {  # html png height
     chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
@@ -14,6 +15,32 @@ shot() {  # html png height
 }
 shot "$(ls "$work"/preview/digest-*dana*.html)" docs/digest.png 680
 shot "$(ls "$work"/preview/summary-*dana*.html)" docs/daily-summary.png 1000
+shot "$(ls "$work"/preview/queue-*tom*.html)" docs/morning-queue-email.png 760
+# one sheet of the workbook as LibreOffice draws it (libreoffice-calc, poppler-utils)
+sheet() {  # workbook tab png
+    .venv/bin/python -c "
+from openpyxl import load_workbook
+wb = load_workbook('$1')
+for name in [n for n in wb.sheetnames if n != '$2']:
+    del wb[name]  # one sheet, one page
+wb.save('$work/$2.xlsx')"
+    soffice --headless --convert-to 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}' \
+        --outdir "$work" "$work/$2.xlsx" >/dev/null 2>&1
+    pdftoppm -png -r 60 -singlefile "$work/$2.pdf" "$3"
+}
+sheet "$work/agency/tracker.xlsx" Requests docs/requests-tab
+# the Health tab once a person typed a Status the job cannot use
+.venv/bin/python -c "
+import sys; sys.path.insert(0, '.')
+from tests.people import edit_tab
+from sheets_ops.sync.xlsx import XlsxTracker
+def typo(header, rows):
+    rows[2][header.index('Status')] = 'Waiting for carrier'
+    rows[4][header.index('Owner')] = 'Jane Nobody'
+    return header, rows
+edit_tab(XlsxTracker('$work/agency/tracker.xlsx'), 'Requests', typo)"
+(cd "$work/agency" && "$OLDPWD/.venv/bin/sheets-ops" run --once --now 2026-12-01T08:40 >/dev/null 2>&1)
+sheet "$work/agency/tracker.xlsx" Health docs/health-problems
 # the weekly report, on the week whose figures tests/week.py works out by hand
 mkdir -p "$work/week"
 .venv/bin/python -c "
@@ -43,4 +70,5 @@ wb.save('$work/dashboard.xlsx')"
 soffice --headless --convert-to 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}' \
     --outdir "$work" "$work/dashboard.xlsx" >/dev/null 2>&1
 pdftoppm -png -r 80 -singlefile "$work/dashboard.pdf" docs/dashboard
-echo "docs/digest.png docs/daily-summary.png docs/weekly-report.png docs/dashboard.png"
+echo "docs/digest.png docs/daily-summary.png docs/morning-queue-email.png docs/requests-tab.png"
+echo "docs/health-problems.png docs/weekly-report.png docs/dashboard.png"

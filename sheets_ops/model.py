@@ -460,7 +460,7 @@ HEALTH = TabSpec(
     "whether the job is alive: written by the job",
     (
         _j("Key", "what", 24),
-        _j("Value", "its value", 30),
+        _j("Value", "its value (a Problem line: the tab and cell, what is wrong, the fix)", 110),
     ),
     key="Key",
 )

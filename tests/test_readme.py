@@ -98,3 +98,16 @@ sheets-ops 0.0.0-not-this-one
 def test_matching_reads_ellipses_and_timings() -> None:
     assert matches(["a (2.0 s)", "...", "z"], ["a (0.3 s)", "b", "c", "z"])
     assert not matches(["a", "z"], ["a", "b", "z"])
+
+
+def test_the_tab_table_lists_every_tab_and_column() -> None:
+    from sheets_ops.model import TABS
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    rows = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^\| \*\*([^*]+)\*\* \| ([^|]+) \|$", readme, re.MULTILINE)
+    }
+    for spec in TABS:
+        listed = rows[spec.name].split(":")[0].split(", ")
+        assert listed == [c.name for c in spec.laid_out], spec.name

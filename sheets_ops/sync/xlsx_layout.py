@@ -210,7 +210,7 @@ def _header_style(cell: Cell | MergedCell, column: Column) -> None:
     note a person wrote there is kept)."""
     cell.font = Font(bold=True)
     cell.fill = PatternFill("solid", fgColor=HEADER_FILLS[column.owner])
-    cell.alignment = Alignment(vertical="center", wrap_text=False)
+    cell.alignment = Alignment(vertical="center", wrap_text=True)  # long headers in two lines
     note = column.note or {Owner.JOB: JOB_NOTE, Owner.FILL: FILL_NOTE}.get(column.owner)
     text = f"{column.meaning}.\n{note}" if note else f"{column.meaning}."
     if cell.comment is None or cell.comment.author == "sheets-ops":
@@ -260,6 +260,7 @@ def _requests_layout(ws: Worksheet, positions: dict[str, int]) -> None:
         )
         dv.add(f"{owner}2:{owner}{LAST_ROW}")
         ws.add_data_validation(dv)
+    ws.row_dimensions[1].height = 30  # room for a header in two lines
     context = get_column_letter(positions["Context"])
     ws.column_dimensions[context].alignment = WRAP
     ws.page_setup.orientation = "landscape"
