@@ -50,6 +50,7 @@ class Sheet:
     charts: list[dict[str, Any]] = field(default_factory=list)
     frozen_columns: int = 0
     protected: list[dict[str, Any]] = field(default_factory=list)
+    repeated: list[dict[str, Any]] = field(default_factory=list)  # repeatCell formats
 
     def get(self, r: int, c: int) -> Any:
         if r < len(self.grid) and c < len(self.grid[r]):
@@ -503,6 +504,15 @@ class FakeSheets:
         if columns is not None:
             sheet.frozen_columns = columns
 
+    def _do_repeatCell(self, args: Any) -> None:
+        where = args.get("range")
+        if not where or "sheetId" not in where or not args.get("fields"):
+            raise ApiError(400, "Invalid requests[0].repeatCell: range and fields are required")
+        sheet = self._by_id(where["sheetId"])
+        if where.get("endColumnIndex", 0) > sheet.columns:
+            raise ApiError(400, "Invalid requests[0].repeatCell: range out of the grid")
+        sheet.repeated.append(copy.deepcopy(args))
+
     def _do_addProtectedRange(self, args: Any) -> None:
         protected = args["protectedRange"]
         where = protected.get("range")
@@ -551,6 +561,7 @@ def _copy(sheet: Sheet) -> Sheet:
         copy.deepcopy(sheet.charts),
         sheet.frozen_columns,
         copy.deepcopy(sheet.protected),
+        copy.deepcopy(sheet.repeated),
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_ops.cli import build_parser, main
-from sheets_ops.demo import SAMPLES
+from sheets_ops.demo_data import SAMPLES
 from sheets_ops.model import TABS
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import make_eml
@@ -51,7 +51,7 @@ def test_every_command_is_in_the_readme(command: str) -> None:
 def test_the_demo_builds_a_sample_agency_and_captures_every_message(
     agency: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _err = run(capsys, "demo")
+    code, out, _err = run(capsys, "demo", "--now", "2026-12-01T09:00")
     assert code == 0
     fresh = [s for s in SAMPLES if not s.follow_up]  # a follow-up joins its request
     assert f"Demo agency ready: demo/tracker.xlsx ({len(fresh)} requests)" in out
@@ -70,13 +70,13 @@ def test_the_demo_builds_a_sample_agency_and_captures_every_message(
     assert list((agency / "demo" / "outbox").glob("info-request-*.eml"))
     assert list((agency / "demo" / "inbox").glob("*.eml")) == []
 
-    code, out, _err = run(capsys, "demo")  # again: nothing doubles
+    code, out, _err = run(capsys, "demo", "--now", "2026-12-01T09:00")  # again: nothing doubles
     assert code == 0 and out.startswith("0 new")
     assert len(requests(tracker)) == len(fresh)
 
     (agency / "demo" / "tracker.xlsx").rename(agency / "tracker.xlsx")
     (agency / "demo" / "inbox").rename(agency / "inbox")
-    code, out, _err = run(capsys, "run", "--once")  # a second cycle adds no row
+    code, out, _err = run(capsys, "run", "--once", "--now", "2026-12-01T09:01")  # adds no row
     assert (code, out) == (0, out)
     assert out.startswith("0 new, 0 updated, 0 rejected, 0 already in the tracker")
 
@@ -88,7 +88,7 @@ def test_run_once_captures_mail_and_prints_a_summary(
     (agency / "inbox").mkdir(exist_ok=True)
     (agency / "inbox" / "a.eml").write_bytes(make_eml(1))
     (agency / "inbox" / "b.eml").write_bytes(b"")
-    code, out, _err = run(capsys, "run", "--once")
+    code, out, _err = run(capsys, "run", "--once", "--now", "2026-11-27T09:00")  # not the clock
     assert code == 0
     assert re.match(r"1 new, 0 updated, 1 rejected, 0 already in the tracker \(\d+\.\d s\)", out)
 

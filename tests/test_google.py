@@ -284,6 +284,9 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
     guarded = {p["range"]["startColumnIndex"] for p in requests_tab.protected}
     assert at("Age (h)") in guarded and at("Owner") not in guarded
     assert all(p["warningOnly"] for p in requests_tab.protected)
+    [wrap] = requests_tab.repeated  # Context wraps, its first lines at the top
+    assert wrap["range"]["startColumnIndex"] == at("Context")
+    assert wrap["cell"]["userEnteredFormat"]["wrapStrategy"] == "WRAP"
     assert sheets_api.values("Settings")[1][:2] == ["Time Zone", "America/Chicago"]
 
     sheets_api.clear_calls()

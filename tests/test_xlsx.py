@@ -213,7 +213,8 @@ def libreoffice_csv(workbook: Path, out: Path) -> dict[str, list[list[str]]]:
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
 def test_libreoffice_opens_the_demo_workbook_with_every_tab_and_row(tmp_path: Path) -> None:
-    from sheets_ops.demo import SAMPLES, build_demo
+    from sheets_ops.demo import build_demo
+    from sheets_ops.demo_data import SAMPLES
 
     build_demo(tmp_path / "demo", datetime(2026, 11, 30, 15, 0, tzinfo=UTC))
     tables = libreoffice_csv(tmp_path / "demo" / "tracker.xlsx", tmp_path / "csv")

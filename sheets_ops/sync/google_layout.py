@@ -242,6 +242,18 @@ def colours(
     return out
 
 
+def wrapped(sheet_id: int, j: int) -> Request:
+    """Column j wraps, its first lines at the top of the cell (the Requests tab's Context)."""
+    fmt = {"wrapStrategy": "WRAP", "verticalAlignment": "TOP"}
+    return {
+        "repeatCell": {
+            "range": _columns(sheet_id, j),
+            "cell": {"userEnteredFormat": fmt},
+            "fields": "userEnteredFormat.wrapStrategy,userEnteredFormat.verticalAlignment",
+        }
+    }
+
+
 def owner_list(sheet_id: int, j: int) -> Request:
     """The Owner drop-down: the names on the Team tab (a warning, not a refusal)."""
     condition = {"type": "ONE_OF_RANGE", "values": [{"userEnteredValue": TEAM_NAMES}]}
@@ -315,7 +327,7 @@ def layout(
         at = placement.positions
         out += colours(sheet_id, at["SLA"], sheet, {str(k): v for k, v in SLA_COLOURS.items()})
         out += colours(sheet_id, at["Status"], sheet, STATUS_COLOURS)
-        out += [owner_list(sheet_id, at["Owner"])]
+        out += [owner_list(sheet_id, at["Owner"]), wrapped(sheet_id, at["Context"])]
         out += protections(sheet_id, sheet, spec, placement)
     return out + seeds(spec, sheet_id, values, placement, done)
 
