@@ -54,6 +54,16 @@ def routing_sla(value: str) -> Callable[[XlsxTracker], None]:
     return change
 
 
+def holiday(value: str) -> Callable[[XlsxTracker], None]:
+    def change(tracker: XlsxTracker) -> None:
+        def edit(header: list[Any], rows: list[list[Any]]) -> Grid:
+            return header, [*rows, [value, "the office party"]]
+
+        edit_tab(tracker, "Holidays", edit)
+
+    return change
+
+
 def deleted(title: str) -> Callable[[XlsxTracker], None]:
     def change(tracker: XlsxTracker) -> None:
         wb = load_workbook(tracker.path)
@@ -83,6 +93,14 @@ CASES = {
     "Cycle Minutes in letters": (
         setting("Cycle Minutes", "abc"),
         'Cycle Minutes "abc" is not a number, so 2 is used',
+    ),
+    "a Time Zone that is no zone": (
+        setting("Time Zone", "Central"),
+        'Time Zone "Central" is not a time zone, so America/Chicago is used',
+    ),
+    "a holiday that is not a date": (
+        holiday("Christmas-ish"),
+        'Holidays!A2: "Christmas-ish" is not a date, so the clock runs that day',
     ),
     "the Routing tab deleted": (deleted("Routing"), "Routing tab: is missing"),
     "the Settings tab deleted": (deleted("Settings"), "Settings tab: is missing"),

@@ -9,8 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sheets_ops.model import (
+    HOLIDAYS,
     REQUESTS,
     ROUTING,
     SETTING_DEFAULTS,
@@ -21,6 +24,7 @@ from sheets_ops.model import (
     Status,
     TabSpec,
 )
+from sheets_ops.rules.clock import CalendarError, parse_days, parse_hours
 from sheets_ops.sheet import Snapshot, Tab, as_number, cell_text, column_letter, header_problems
 
 TIMES = ("Digest Times", "Daily Summary Time", "Backup Time", "My Queue Time")
@@ -63,6 +67,7 @@ def sheet_problems(snapshot: Snapshot) -> list[Problem]:
     return [
         *missing_tabs(snapshot),
         *settings_problems(snapshot),
+        *holiday_problems(snapshot),
         *routing_problems(snapshot),
         *request_problems(snapshot),
     ]
@@ -122,9 +127,54 @@ def setting_wrong(key: str, value: str) -> tuple[str, str] | None:
         return "is not a day and a time", "write it like Mon 08:00, or Off"
     if key == "Renewal Reminder Days" and not re.fullmatch(r"\s*\d+(\s*[;,]\s*\d+)*\s*", value):
         return "is not a list of days", "write days before expiration, like 90; 30"
+    if key == "Time Zone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return "is not a time zone", "write an IANA name, like America/Chicago"
+    if key == "Business Hours":
+        try:
+            parse_hours(value)
+        except CalendarError:
+            return "is not opening and closing times", "write them like 08:00-17:00"
+    if key == "Business Days":
+        try:
+            parse_days(value)
+        except CalendarError:
+            return "is not a list of days", "write them like Mon-Fri"
     if key in CHOICES and value.lower() not in {c.lower() for c in CHOICES[key]}:
         return f"is not one of {', '.join(CHOICES[key])}", f"write {' or '.join(CHOICES[key])}"
     return None
+
+
+def holiday_problems(snapshot: Snapshot) -> list[Problem]:
+    """Holidays that are not dates: the clock runs on those days."""
+    tab = snapshot.tab(HOLIDAYS.name)
+    if tab is None or not _usable(tab, HOLIDAYS):
+        return []
+    date_col = column_letter(tab.columns()["date"])
+    return [
+        Problem(
+            HOLIDAYS.name,
+            f"{date_col}{row}",
+            f'"{cell_text(cells.get("date"))}" is not a date, so the clock runs that day',
+            "write it like 2026-12-25",
+        )
+        for row, cells in tab.records()
+        if cell_text(cells.get("date")) and holiday_of(cells.get("date")) is None
+    ]
+
+
+def holiday_of(value: CellValue) -> date | None:
+    """A Holidays cell as a day, or None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(cell_text(value)[:10])
+    except ValueError:
+        return None
 
 
 def routing_problems(snapshot: Snapshot) -> list[Problem]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sheets_ops.model import HOLIDAYS, SETTING_DEFAULTS, SETTINGS
-from sheets_ops.rules.clock import Calendar, CalendarError, parse_days, parse_hours
-from sheets_ops.rules.problems import setting_wrong
-from sheets_ops.sheet import HeaderError, Snapshot, TrackerError, header_problems, normalize_header
+from sheets_ops.rules.clock import Calendar, parse_days, parse_hours
+from sheets_ops.rules.problems import holiday_of, setting_wrong
+from sheets_ops.sheet import HeaderError, Snapshot, header_problems, normalize_header
 
 
 @dataclass(frozen=True)
@@ -23,9 +22,9 @@ class Settings:
 
 
 def read_settings(snapshot: Snapshot) -> Settings:
-    """Settings from the tab, defaults for keys it lacks or cannot read (rules/problems.py
-    names those). A Time Zone, Business Hours or holiday that cannot be read is a one-line
-    TrackerError naming the tab and the key: every clock depends on them."""
+    """Settings from the tab, defaults for keys it lacks or cannot read (a Time Zone that is
+    no zone included), the days of the Holidays tab that read as dates; rules/problems.py
+    names what could not be read. A broken Settings header is a one-line TrackerError."""
     tab = snapshot.tab(SETTINGS.name)
     values: dict[str, str] = {}
     if tab is not None:
@@ -40,37 +39,20 @@ def read_settings(snapshot: Snapshot) -> Settings:
     for key in SETTING_DEFAULTS:  # a value the job cannot read takes the default (problems.py)
         if normalize_header(key) in values and setting_wrong(key, values[normalize_header(key)]):
             del values[normalize_header(key)]
-    zone_name = values.get("time zone", SETTING_DEFAULTS["Time Zone"][0])
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise TrackerError(
-            f'Settings tab: Time Zone "{zone_name}" is not a time zone; '
-            "use a name like America/Chicago"
-        ) from None
+    # A Time Zone, Business Hours or Business Days that does not read was dropped above, so
+    # these parse: the defaults stand in, and rules/problems.py names the cell.
+    zone = ZoneInfo(values.get("time zone", SETTING_DEFAULTS["Time Zone"][0]))
 
     def setting(key: str) -> str:
         return values.get(normalize_header(key), SETTING_DEFAULTS[key][0])
 
-    try:
-        opens, closes = parse_hours(setting("Business Hours"))
-        days = parse_days(setting("Business Days"))
-    except CalendarError as e:
-        raise TrackerError(f"Settings tab: {e}") from None
+    opens, closes = parse_hours(setting("Business Hours"))
+    days = parse_days(setting("Business Days"))
     holidays = []
     tab = snapshot.tab(HOLIDAYS.name)
     if tab is not None and not header_problems(tab, HOLIDAYS):
         for value in tab.values("Date"):
-            if isinstance(value, datetime):
-                holidays.append(value.date())
-            elif isinstance(value, date):
-                holidays.append(value)
-            elif isinstance(value, str) and value.strip():
-                try:
-                    holidays.append(date.fromisoformat(value.strip()[:10]))
-                except ValueError:
-                    raise TrackerError(
-                        f'Holidays tab: "{value}" is not a date; write it like 2026-12-25'
-                    ) from None
+            if (day := holiday_of(value)) is not None:  # one that is not a date: a Problem
+                holidays.append(day)
     calendar = Calendar(zone, opens, closes, days, tuple(sorted(holidays)))
     return Settings(values, zone, calendar)
