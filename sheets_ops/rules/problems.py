@@ -43,6 +43,10 @@ _TIME = re.compile(r"\s*([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?\s*")
 _WEEKLY = re.compile(r"(?i)\s*(mon|tue|wed|thu|fri|sat|sun)\w*\s+([01]?\d|2[0-3]):[0-5]\d\s*")
 STATUSES = tuple(s.value for s in Status)
 TYPES = tuple(t.value for t in RequestType)
+LISTED = (  # a Requests column, what it may hold, and what the job does meanwhile
+    ("Status", STATUSES, "seven, so its clock keeps running"),
+    ("Type", TYPES, "kinds, so it is routed as Other"),
+)
 
 
 @dataclass(frozen=True)
@@ -235,22 +239,16 @@ def _request_row(
     def at(column: str) -> str:
         return f"{column_letter(columns[column])}{row}"
 
+    for column, allowed, meanwhile in LISTED:
+        value = cell_text(cells.get(column.lower()))
+        if value and value not in allowed:
+            yield Problem(
+                REQUESTS.name,
+                at(column.lower()),
+                f'{rid}: {column} "{value}" is not one of the {meanwhile}',
+                f"pick one from the list: {', '.join(allowed)}",
+            )
     status = cell_text(cells.get("status"))
-    if status and status not in STATUSES:
-        yield Problem(
-            REQUESTS.name,
-            at("status"),
-            f'{rid}: Status "{status}" is not one of the seven, so its clock keeps running',
-            f"pick one from the list: {', '.join(STATUSES)}",
-        )
-    kind = cell_text(cells.get("type"))
-    if kind and kind not in TYPES:
-        yield Problem(
-            REQUESTS.name,
-            at("type"),
-            f'{rid}: Type "{kind}" is not one of the kinds, so it is routed as Other',
-            f"pick one from the list: {', '.join(TYPES)}",
-        )
     owner = cell_text(cells.get("owner"))
     if owner and team and owner.lower() not in team and status not in ("Done", "Cancelled"):
         yield Problem(

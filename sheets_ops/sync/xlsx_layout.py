@@ -227,18 +227,24 @@ def _dropdowns(ws: Worksheet, spec: TabSpec, positions: dict[str, int]) -> None:
             ws.data_validations.dataValidation.remove(dv)
     for column in listed:
         formula = '"' + ",".join(column.choices) + '"'
-        letter = get_column_letter(positions[column.name])
-        dv = DataValidation(
-            type="list",
-            formula1=formula,
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle=column.name,
-            error=f"{column.name} is usually one of: {', '.join(column.choices)}.",
-        )
-        dv.add(f"{letter}2:{letter}{LAST_ROW}")
-        ws.add_data_validation(dv)
+        usually = f"{column.name} is usually one of: {', '.join(column.choices)}."
+        _drop_down(ws, positions[column.name], formula, column.name, usually)
+
+
+def _drop_down(ws: Worksheet, j: int, formula: str, title: str, usually: str) -> None:
+    """A list drop-down over column j that warns, never refuses, on other text."""
+    letter = get_column_letter(j)
+    dv = DataValidation(
+        type="list",
+        formula1=formula,
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="warning",
+        errorTitle=title,
+        error=usually,
+    )
+    dv.add(f"{letter}2:{letter}{LAST_ROW}")
+    ws.add_data_validation(dv)
 
 
 def _requests_layout(ws: Worksheet, positions: dict[str, int]) -> None:
@@ -247,19 +253,9 @@ def _requests_layout(ws: Worksheet, positions: dict[str, int]) -> None:
     with the header on every page."""
     _colours(ws, positions["SLA"], {str(k): v for k, v in SLA_FILLS.items()})
     _colours(ws, positions["Status"], STATUS_FILLS)
-    owner = get_column_letter(positions["Owner"])
     if not any(dv.formula1 == TEAM_NAMES for dv in ws.data_validations.dataValidation):
-        dv = DataValidation(
-            type="list",
-            formula1=TEAM_NAMES,
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="warning",
-            errorTitle="Owner",
-            error="Owner is usually a name on the Team tab.",
-        )
-        dv.add(f"{owner}2:{owner}{LAST_ROW}")
-        ws.add_data_validation(dv)
+        usually = "Owner is usually a name on the Team tab."
+        _drop_down(ws, positions["Owner"], TEAM_NAMES, "Owner", usually)
     ws.row_dimensions[1].height = 30  # room for a header in two lines
     context = get_column_letter(positions["Context"])
     ws.column_dimensions[context].alignment = WRAP
