@@ -22,7 +22,7 @@ from sheets_ops.jobs import Jobs
 from sheets_ops.model import ESCALATION, REQUESTS, TABS, CellValue
 from sheets_ops.reports.emails import render
 from sheets_ops.rules.steps import Escalation
-from sheets_ops.sheet import Snapshot, Tab, TrackerError, check_tab
+from sheets_ops.sheet import SetupError, Snapshot, Tab, TrackerError, check_tab, counted
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError
@@ -124,7 +124,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path}")
     print(
-        f"{len(written)} emails would go out; written as HTML to {args.preview}; nothing was sent"
+        f"{counted(len(written), 'email')} would go out; written as HTML to {args.preview}; "
+        "nothing was sent"
     )
     return 0
 
@@ -178,7 +179,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"{moment:%a %Y-%m-%d %H:%M}  {_escalation_line(escalation)}")
         count += 1
     print(
-        f"{count} escalations from {args.start:%Y-%m-%d %H:%M} to {args.end:%Y-%m-%d %H:%M}; "
+        f"{counted(count, 'escalation')} from {args.start:%Y-%m-%d %H:%M} "
+        f"to {args.end:%Y-%m-%d %H:%M}; "
         "nothing was written or sent"
     )
     return 0
@@ -321,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.now = parse_now(None)
     try:
         return int(args.handler(args))
-    except (ConfigError, TrackerBusy) as e:
+    except (ConfigError, SetupError, TrackerBusy) as e:
         _stderr(f"sheets-ops: {e}")
         return 2
     except (TrackerError, MailboxError) as e:

@@ -41,6 +41,7 @@ from sheets_ops.sheet import (
     Batch,
     Snapshot,
     check_tab,
+    counted,
     local,
     merged,
     normalize_header,
@@ -102,19 +103,19 @@ class CycleResult:
             f"{self.already} already in the tracker",
         ]
         if self.plan.followups:
-            parts.append(_count(len(self.plan.followups), "follow-up"))
+            parts.append(counted(len(self.plan.followups), "follow-up"))
         if self.plan.ignored:
             parts.append(f"{len(self.plan.ignored)} ignored")
         if self.review.edits:
-            parts.append(_count(self.review.edits, "edit") + " seen")
+            parts.append(counted(self.review.edits, "edit") + " seen")
         if self.review.escalations:
-            parts.append(_count(len(self.review.escalations), "escalation"))
+            parts.append(counted(len(self.review.escalations), "escalation"))
         if self.emails:
-            parts.append(_count(self.emails, "email") + " sent")
+            parts.append(counted(self.emails, "email") + " sent")
         if self.delivery.waiting:
-            parts.append(_count(len(self.delivery.waiting), "email") + " to retry")
+            parts.append(counted(len(self.delivery.waiting), "email") + " to retry")
         if self.delivery.failed:
-            parts.append(_count(len(self.delivery.failed), "email") + " failed")
+            parts.append(counted(len(self.delivery.failed), "email") + " failed")
         line = ", ".join(parts) + f" ({self.seconds:.1f} s)"
         if self.mailbox_error:
             line += "; mail not read (the mailbox could not be used)"
@@ -130,7 +131,7 @@ def _fetch(mailbox: MailSource, say: Callable[[str], None]) -> tuple[list[MailIt
         for item in mailbox.fetch():
             items.append(item)
             if len(items) % 250 == 0:
-                say(f"read {len(items)} messages from {mailbox.name}")
+                say(f"read {counted(len(items), 'message')} from {mailbox.name}")
     except MailboxError as e:
         mailbox.close()
         return [], str(e)  # none of them acknowledged: all of them are read again next time
@@ -157,10 +158,6 @@ def _clock_time(text: str) -> dt_time | None:
         return dt_time(hours, minutes)
     except ValueError:
         return None
-
-
-def _count(n: int, thing: str) -> str:
-    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 # -- the cycle --------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from sheets_ops.renewals_import import import_renewals
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.message import message_id_of
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sheet import Batch, CellWrite, NewRow, Snapshot, cell_text
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Snapshot, cell_text, counted
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.outbox import Outbox
 from sheets_ops.sync.state import StateDir
@@ -243,7 +243,7 @@ def build_demo(folder: Path, now: datetime, say: Callable[[str], None] = lambda 
         cycle(now + timedelta(minutes=1))
     rows = sum(1 for _ in tracker.read().tabs[REQUESTS.name].records())
     print(result.summary())
-    print(f"Demo agency ready: {folder / 'tracker.xlsx'} ({rows} requests)")
+    print(f"Demo agency ready: {folder / 'tracker.xlsx'} ({counted(rows, 'request')})")
     print(
         "Open it in Excel or LibreOffice. Drop more .eml files into "
         f"{inbox} and run `sheets-ops run --once` from {folder}."

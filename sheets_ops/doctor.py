@@ -17,7 +17,7 @@ from sheets_ops.rules.ladder import ladder_from
 from sheets_ops.rules.problems import sheet_problems
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.rules.team import team_from
-from sheets_ops.sheet import Snapshot, TrackerError, header_problems
+from sheets_ops.sheet import Snapshot, TrackerError, counted, header_problems
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
 from sheets_ops.sync.mailbox import FolderMailbox, MailboxError
 from sheets_ops.sync.transport import SmtpTransport, TransportError
@@ -137,12 +137,12 @@ def mailbox(cfg: Config) -> tuple[str, None]:
                 f"MAILBOX: {box.folder} does not exist; create it, or point "
                 "MAILBOX at the folder your mail lands in"
             )
-        return f"folder {box.folder}, {len(box.pending())} messages waiting", None
+        return f"folder {box.folder}, {counted(len(box.pending()), 'message')} waiting", None
     try:
         count = sum(1 for _ in box.fetch())
     finally:
         box.close()
-    return f"{box.name}: logged in, {count} messages waiting", None
+    return f"{box.name}: logged in, {counted(count, 'message')} waiting", None
 
 
 def outbox(cfg: Config) -> tuple[str, None]:

@@ -35,7 +35,7 @@ from sheets_ops.config import Config, ConfigError
 from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.model import CellValue
 from sheets_ops.rules.settings import Settings, read_settings
-from sheets_ops.sheet import TrackerError
+from sheets_ops.sheet import SetupError, TrackerError
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
 from sheets_ops.sync.lock import TrackerBusy, tracker_lock
 from sheets_ops.sync.mailbox import MailboxError, MailSource
@@ -280,4 +280,4 @@ def main(tick: float = 1.0) -> int:
         return 2
     except (ConfigError, TrackerError, MailboxError) as e:
         print(f"sheets-ops: {e}", flush=True)
-        return 1 if not isinstance(e, ConfigError) else 2
+        return 2 if isinstance(e, ConfigError | SetupError) else 1

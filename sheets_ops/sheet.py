@@ -22,7 +22,12 @@ class TrackerError(Exception):
     """A problem with the tracker, said in one line that tells how to fix it."""
 
 
-class HeaderError(TrackerError):
+class SetupError(TrackerError):
+    """The tracker cannot be used as it is set up (missing, not shared, a tab or header renamed):
+    a configuration error, exit status 2, fixed by a person rather than by trying again."""
+
+
+class HeaderError(SetupError):
     """A tab or a required header is missing, renamed or ambiguous."""
 
     def __init__(self, tab: str, line: str) -> None:
@@ -302,6 +307,11 @@ def merged(*batches: Batch) -> Batch:
         out.grids.update(batch.grids)
         out.moves += batch.moves
     return out
+
+
+def counted(n: int, thing: str) -> str:
+    """ "1 email", "2 emails", "1,487 renewals": a count and its noun, as people write it."""
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
 
 
 def column_letter(index: int) -> str:

@@ -38,8 +38,8 @@ exit status:
   0  done
   1  failed while running: the tracker or the mailbox could not be used (one line says why);
      nothing was acknowledged, the next run tries again
-  2  bad usage or configuration (a variable, a file, another sheets-ops holding the tracker),
-     or doctor found a problem
+  2  bad usage or configuration (a variable, a file, a tracker that is missing, not shared
+     or has a renamed header, another sheets-ops holding the tracker), or doctor found a problem
 """
 
 INSPECT_EXAMPLES = """\

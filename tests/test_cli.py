@@ -139,15 +139,43 @@ def test_bad_configuration_in_the_env_file_is_named_too(
     assert code == 2 and err.startswith("sheets-ops: OUTBOX:")
 
 
-def test_a_missing_tracker_exits_1_and_says_to_run_init(
-    agency: Path, capsys: pytest.CaptureFixture[str]
+MISSING_TRACKER = (
+    "sheets-ops: tracker.xlsx does not exist; run `sheets-ops init` to create the tracker"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "--once"],
+        ["run", "--once", "--dry-run"],
+        ["digest", "--preview", "out"],
+        ["report"],
+        ["simulate", "--from", "2026-11-30T08:00", "--to", "2026-12-01T17:00"],
+        ["renewals", "import", "export.csv"],
+    ],
+    ids=" ".join,
+)
+def test_a_missing_tracker_is_a_configuration_error_for_every_command(
+    agency: Path, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
-    code, _out, err = run(capsys, "run", "--once")
-    assert code == 1
-    assert (
-        err
-        == "sheets-ops: tracker.xlsx does not exist; run `sheets-ops init` to create the tracker\n"
-    )
+    (agency / "export.csv").write_text("Client,Policy #,Expiration\nAcme,P-1,2027-01-31\n")
+    code, _out, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith(MISSING_TRACKER) and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["report"], ["digest", "--preview", "o"]])
+def test_a_renamed_header_is_a_configuration_error(
+    agency: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    assert run(capsys, "init")[0] == 0
+    book = load_workbook(agency / "tracker.xlsx")
+    (status,) = [c for c in book["Requests"][1] if c.value == "Status"]
+    status.value = "Stat"  # renamed by a person
+    book.save(agency / "tracker.xlsx")
+    code, _out, err = run(capsys, *command)
+    assert code == 2 and err.count("\n") == 1 and "Status" in err, err
 
 
 def test_a_bad_now_is_a_usage_error(agency: Path, capsys: pytest.CaptureFixture[str]) -> None:

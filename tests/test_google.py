@@ -12,7 +12,7 @@ import pytest
 from sheets_ops.config import ConfigError, load
 from sheets_ops.cycle import run_cycle
 from sheets_ops.model import REQUESTS, TABS
-from sheets_ops.sheet import TrackerError
+from sheets_ops.sheet import SetupError, TrackerError
 from sheets_ops.sync import open_tracker
 from sheets_ops.sync.google import GoogleTracker, open_google
 from sheets_ops.sync.google_http import RetryingHTTPClient
@@ -136,7 +136,7 @@ def test_a_permanent_403_names_the_sheet_and_the_account_to_share_it_with(
     google_tracker: GoogleTracker, sheets_api: FakeSheets, inbox: FolderMailbox
 ) -> None:
     sheets_api.fail(403, times=100)
-    with pytest.raises(TrackerError) as e:
+    with pytest.raises(SetupError) as e:  # a configuration error: exit status 2
         run_cycle(google_tracker, inbox, NOW)
     assert str(e.value) == (
         f"{SERVICE_ACCOUNT} may not open the Google Sheet {KEY} (403): open the sheet, "
@@ -149,9 +149,7 @@ def test_a_wrong_key_says_to_check_tracker(
     sheets_api: FakeSheets, service_account_key: Path
 ) -> None:
     tracker = open_google("1NoSuchSheetKeyNoSuchSheetKey0000000000", service_account_key)
-    with pytest.raises(
-        TrackerError, match=r"no Google Sheet has the key .* \(404\): check TRACKER"
-    ):
+    with pytest.raises(SetupError, match=r"no Google Sheet has the key .* \(404\): check TRACKER"):
         tracker.read()
 
 

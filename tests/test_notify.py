@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from sheets_ops.cli import main
 from sheets_ops.cycle import CycleResult, run_cycle
 from sheets_ops.model import TABS
-from sheets_ops.sheet import Batch, NewRow
+from sheets_ops.sheet import Batch, NewRow, counted
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.outbox import Outbox
@@ -295,7 +295,15 @@ def test_digest_preview_writes_every_email_as_html_and_sends_nothing(
     assert "digest-20261130-0830-marcus@agency.example.html" in files
     assert "summary-20261130-dana@agency.example.html" in files
     assert not (agency / "outbox").exists()
-    assert "nothing was sent" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"\n{len(files)} emails would go out" in out and "nothing was sent" in out
+
+
+@pytest.mark.parametrize(
+    ("n", "said"), [(0, "0 emails"), (1, "1 email"), (2, "2 emails"), (1487, "1,487 emails")]
+)
+def test_counts_are_written_as_people_write_them(n: int, said: str) -> None:
+    assert counted(n, "email") == said
 
 
 def test_the_agencys_own_templates_come_first(

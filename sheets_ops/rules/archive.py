@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sheets_ops.model import ARCHIVE, BY_JOB, LOG, REQUESTS
 from sheets_ops.rules.history import CLOSED
-from sheets_ops.sheet import Move, NewRow, Snapshot, cell_text, header_problems
+from sheets_ops.sheet import Move, NewRow, Snapshot, cell_text, counted, header_problems
 
 ARCHIVED = "Archived"
 
@@ -58,7 +58,8 @@ def plan_archive(
             "When": now,
             "What": ARCHIVED,
             "Old": today,
-            "New": f"{len(moves)} requests closed before {cutoff:%Y-%m-%d} moved to Archive",
+            "New": f"{counted(len(moves), 'request')} closed before {cutoff:%Y-%m-%d} "
+            "moved to Archive",
             "By": BY_JOB,
         },
     )

@@ -21,7 +21,7 @@ from sheets_ops.rules.exports import parse_date, same_value
 from sheets_ops.rules.history import ESCALATED
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.rules.team import Member
-from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text
+from sheets_ops.sheet import Batch, CellWrite, NewRow, Tab, cell_text, counted
 
 STAGES = [s.value for s in Stage]
 OPENED, RENEWAL_REMINDER, RENEWAL_EXCEPTION, BASELINE = (
@@ -205,7 +205,7 @@ def opening(renewal: Renewal, pipeline: Pipeline, today: date) -> tuple[Moves, R
         return moves, None
     moves.set("Stage", Stage.UPCOMING.value, None, human=True)
     opened = f"{renewal.policy} {renewal.expiration.isoformat()}"
-    moves.note(OPENED, opened, f"{days_left} days before expiration")
+    moves.note(OPENED, opened, f"{counted(days_left, 'day')} before expiration")
     return moves, replace(renewal, stage=Stage.UPCOMING.value)
 
 
@@ -308,7 +308,11 @@ def client_contact(
                     key, policy, renewal.client, address, expiration, days_left, renewal.owner
                 )
             )
-            moves.note(RENEWAL_REMINDER, key, f"to {address}: {days_left} days before expiration")
+            moves.note(
+                RENEWAL_REMINDER,
+                key,
+                f"to {address}: {counted(days_left, 'day')} before expiration",
+            )
             moves.set("Last Client Contact", today, held)
             last = today
     if stage != Stage.PRESENTED.value:

@@ -45,6 +45,7 @@ from sheets_ops.sheet import (
     as_moment,
     as_number,
     cell_text,
+    counted,
     header_problems,
     normalize_header,
 )
@@ -234,9 +235,9 @@ def _apply(
 
 def _blanked_line(column: str, count: int) -> str:
     return (
-        f'Requests tab: every "{column}" cell is blank since the last cycle ({count} rows '
-        "held one): treated as a broken column, not as edits; undo the change, or rename "
-        "back the column it was moved to"
+        f'Requests tab: every "{column}" cell is blank since the last cycle '
+        f"({counted(count, 'row')} held one): treated as a broken column, not as edits; "
+        "undo the change, or rename back the column it was moved to"
     )
 
 

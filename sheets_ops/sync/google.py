@@ -42,6 +42,7 @@ from sheets_ops.model import (
 from sheets_ops.sheet import (
     NOT_WRITTEN,
     Batch,
+    SetupError,
     Snapshot,
     Tab,
     TrackerError,
@@ -405,12 +406,12 @@ class GoogleTracker:
             message = str(e.error.get("message", "")).split("\n")[0]
             if status == 403:
                 who = self.account or "the service account"
-                return TrackerError(
+                return SetupError(
                     f"{who} may not open the Google Sheet {self.key} (403): open the sheet, "
                     f"Share, and add {who} as Editor"
                 )
             if status == 404:
-                return TrackerError(f"no Google Sheet has the key {self.key} (404): check TRACKER")
+                return SetupError(f"no Google Sheet has the key {self.key} (404): check TRACKER")
             if status == 429:
                 return TrackerError(
                     f"Google Sheets quota exceeded for {self.key} even after backing off; "

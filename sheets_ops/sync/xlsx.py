@@ -30,6 +30,7 @@ from sheets_ops.model import (
 )
 from sheets_ops.sheet import (
     Batch,
+    SetupError,
     Snapshot,
     Tab,
     TrackerError,
@@ -185,7 +186,7 @@ class XlsxTracker:
         )
 
     def _missing(self) -> TrackerError:
-        return TrackerError(
+        return SetupError(
             f"{self.path} does not exist; run `sheets-ops init` to create the tracker"
         )
 
