@@ -79,7 +79,8 @@ def assess(
     ours: Mapping[str, str],
     refresh_aging: bool,
 ) -> Changes:
-    """One request through every step, in order. Aging is rewritten every Aging Refresh
+    """One request through every step, in order. Aging (and the Due of a request waiting on
+    someone, which slides while its clock is stopped) is rewritten every Aging Refresh
     Minutes, or with any other change to the row: a quiet desk costs a read and no write."""
     changes, look = people_edits(look, current, before, ours, desk.now)
     closed_changes, closed = closing(look, desk)
@@ -94,6 +95,7 @@ def assess(
     changes.add(climb(look, timing, owner, desk))
     changed = any(column not in desk.blanked for column, *_ in changes.cells)
     if refresh_aging or changed or is_blank(look.cells.get("age (h)")):
+        changes.add(timing.drift)
         changes.add(aging(look, timing))
     return changes
 

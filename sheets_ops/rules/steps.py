@@ -215,9 +215,12 @@ def routing(look: Look, desk: Desk) -> tuple[Changes, str]:
 @dataclass(frozen=True)
 class Clock:
     """Where a request stands in time: business hours old and idle, when it is due (its SLA
-    plus time spent waiting, or the client's deadline if sooner), and its SLA state."""
+    plus time spent waiting, or the client's deadline if sooner), and its SLA state. `drift`:
+    what moves only because time passed (the Due of a request waiting on someone), written
+    with Age (h) and Idle (h) rather than every cycle."""
 
     changes: Changes
+    drift: Changes
     age: float
     idle: float
     due: datetime
@@ -246,10 +249,12 @@ def clock(look: Look, desk: Desk) -> Clock:
         state = SLA_DUE_SOON
     else:
         state = SLA_ON_TRACK
-    changes = Changes()
-    changes.set("Due", due.replace(second=0, microsecond=0), look.cells.get("due"))
+    changes, drift = Changes(), Changes()
+    held_due = look.cells.get("due")
+    moving = state == SLA_PAUSED and not is_blank(held_due)  # the clock stopped: Due slides
+    (drift if moving else changes).set("Due", due.replace(second=0, microsecond=0), held_due)
     changes.set("SLA", state, look.cells.get("sla"))
-    return Clock(changes, age, idle, due, state, deadline, last_change)
+    return Clock(changes, drift, age, idle, due, state, deadline, last_change)
 
 
 def carrier_chase(look: Look, timing: Clock, owner: str, desk: Desk) -> Changes:

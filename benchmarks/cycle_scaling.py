@@ -1,0 +1,213 @@
+"""What a cycle costs as the agency's history grows, beside the floor, in one run.
+
+    .venv/bin/python -m benchmarks.cycle_scaling [ARCHIVED ...]   (default: 0 10000 50000 100000)
+    .venv/bin/python -m benchmarks.cycle_scaling --open 1000 --single 50000
+
+Each tracker holds OPEN (1,000) open requests and ARCHIVED closed ones, built the way an
+agency's tracker looks after years of use: every one of the 25 Requests columns filled, a
+Closed date on each closed request, two Log lines per request. The closed ones are archived
+as `sheets-ops run` leaves them (the first cycle moves them out of the tracker, in chunks,
+timed on its own line); `--single` builds the same rows with everything in Requests and
+Archive After Days Off, for comparison.
+
+For each tracker it times, each in its own process (`sheets-ops run --once`, as cron runs
+it, measured with wait4: wall seconds and peak memory):
+
+- idle: a cycle with no new mail, a minute after the last;
+- mail: a cycle with 50 new messages;
+
+and beside them the floor on the same file: python-calamine reading every tab, and
+openpyxl loading and saving the workbook. Nothing is asserted; the README quotes the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from sheets_ops.model import TABS
+from sheets_ops.sync.xlsx import XlsxTracker
+
+NOW = datetime(2026, 11, 30, 10, 0)  # agency local time, a Monday morning
+NEW_MESSAGES = 50
+TYPES = ("COI", "Endorsement", "Billing", "Claim", "Renewal", "Other")
+PEOPLE = ("Alicia Gomez", "Ben Carter", "Dana Whitfield")
+
+
+def request_row(n: int, closed: bool) -> dict[str, object]:
+    received = NOW - timedelta(hours=3 + n * 0.37) if closed else NOW - timedelta(hours=n % 90)
+    kind = TYPES[n % len(TYPES)]
+    row: dict[str, object] = {
+        "ID": f"REQ-{n:06d}",
+        "Received": received.replace(microsecond=0),
+        "Channel": "Email",
+        "From": f"client{n % 3000}@client{n % 700}.example",
+        "Client": f"Client {n % 700} LLC",
+        "Policy #": f"GL-{100000 + n % 9000}",
+        "Type": kind,
+        "Summary": f"{kind} request from Client {n % 700}: please see the attached details",
+        "Certificate Holder": f"Holder {n % 40} Properties" if kind == "COI" else None,
+        "Client Deadline": (received + timedelta(days=3)).date(),
+        "Owner": PEOPLE[n % len(PEOPLE)],
+        "Status": "Done" if closed else ("New", "In Progress", "Waiting on Client")[n % 3],
+        "Next Follow-up": None,
+        "Notes": "Called the carrier; sent to the holder" if n % 4 == 0 else None,
+        "Last Touched": (received + timedelta(hours=2)).replace(microsecond=0),
+        "Age (h)": 4.5,
+        "Idle (h)": 1.5,
+        "Due": (received + timedelta(hours=8)).replace(microsecond=0),
+        "SLA": "Met" if closed else "On Track",
+        "Escalation": None,
+        "Missing Info": None,
+        "Thread": 1,
+        "Context": (
+            f"Check: client matched by sender\nFrom client{n % 3000}@client{n % 700}.example\n"
+            "Hello, could you please send the certificate for the job next week? Thank you."
+        ),
+        "Closed": (received + timedelta(hours=6)).replace(microsecond=0) if closed else None,
+        "Source": f"<bench-{n}@client{n % 700}.example> #{n:08x}",
+    }
+    return row
+
+
+def log_rows(row: dict[str, object]) -> list[list[object]]:
+    created = [row["Received"], row["ID"], "Created", None, row["Type"], "sheets-ops"]
+    if row["Closed"] is None:
+        return [created, [row["Last Touched"], row["ID"], "Assigned", None, row["Owner"], "job"]]
+    return [created, [row["Closed"], row["ID"], "sheet edit: Status", "In Progress", "Done", "ok"]]
+
+
+def build(path: Path, open_n: int, archived: int, single: bool) -> None:
+    """A tracker as years of use leave it: closed requests in the Archive tab (or, single,
+    all in Requests with archiving off), open ones in Requests, two Log lines each."""
+    XlsxTracker(path).init(TABS)
+    wb = load_workbook(path)
+    requests, archive, log = wb["Requests"], wb["Archive"], wb["Log"]
+    header = [c.value for c in requests[1]]
+    closed_to = requests if single else archive
+    for n in range(1, archived + open_n + 1):
+        closed = n <= archived
+        row = request_row(n, closed)
+        (closed_to if closed else requests).append([row.get(str(h)) for h in header])
+        for line in log_rows(row):
+            log.append(line)
+    if single:
+        for r in wb["Settings"].iter_rows(min_row=2):
+            if r[0].value == "Archive After Days":
+                r[1].value = "Off"
+    wb.save(path)
+
+
+def message(n: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"new{n}@newclient{n % 7}.example"
+    msg["To"] = "service@agency.example"
+    msg["Subject"] = f"Certificate of insurance needed for job {n}"
+    msg["Date"] = format_datetime((NOW - timedelta(minutes=n)).astimezone())
+    msg["Message-ID"] = f"<scaling-{n}@newclient.example>"
+    msg.set_content("Please send a certificate of insurance for our GL policy to the holder.")
+    return bytes(msg)
+
+
+CHILD = """
+import sys, time
+{setup}
+started = time.perf_counter()
+{work}
+print(time.perf_counter() - started)
+"""
+CYCLE = CHILD.format(
+    setup="from sheets_ops.cli import main",
+    work="assert main(['run', '--once', '--now', sys.argv[1]]) == 0",
+)
+FLOOR_READ = CHILD.format(
+    setup="from python_calamine import CalamineWorkbook",
+    work="""book = CalamineWorkbook.from_path(sys.argv[1])
+for name in book.sheet_names:
+    book.get_sheet_by_name(name).to_python(skip_empty_area=False)""",
+)
+FLOOR_SAVE = CHILD.format(
+    setup="from openpyxl import load_workbook",
+    work="load_workbook(sys.argv[1]).save(sys.argv[1] + '.copy')",
+)
+
+
+def timed(code: str, arg: str, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds of the work (imports left out), and the process's peak memory in MiB."""
+    args = [sys.executable, "-c", code, arg]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(args, env=env, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        if status != 0:
+            raise SystemExit(f"{' '.join(args)} failed:\n{err.read().decode()}")
+        return float(out.read().decode().split()[-1]), usage.ru_maxrss / 1024
+
+
+def cycle(folder: Path, at: datetime) -> tuple[float, float]:
+    env = {
+        **os.environ,
+        "TRACKER": str(folder / "tracker.xlsx"),
+        "MAILBOX": str(folder / "inbox"),
+        "STATE_DIR": str(folder / "state"),
+        "OUTBOX": str(folder / "outbox"),
+    }
+    return timed(CYCLE, at.isoformat(), env)
+
+
+def floor(code: str, path: Path) -> tuple[float, float]:
+    return timed(code, str(path), dict(os.environ))
+
+
+def size_of(folder: Path) -> str:
+    files = sorted(folder.glob("*.xlsx"))  # the tracker, then its archives
+    return " + ".join(f"{f.stat().st_size / 2**20:.1f}" for f in files) + " MiB"
+
+
+def measure(archived: int, open_n: int, single: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "tracker.xlsx"
+        (folder / "inbox").mkdir()
+        build(path, open_n, archived, single)
+        first, first_mem = cycle(folder, NOW)  # moves the history out, once
+        cycle(folder, NOW + timedelta(minutes=1))  # what is left to move, if anything
+        idle, idle_mem = cycle(folder, NOW + timedelta(minutes=3))
+        for n in range(NEW_MESSAGES):
+            (folder / "inbox" / f"{n:03d}.eml").write_bytes(message(n))
+        mail, mail_mem = cycle(folder, NOW + timedelta(minutes=5))
+        read, _read_mem = floor(FLOOR_READ, path)
+        save, _save_mem = floor(FLOOR_SAVE, path)
+        label = f"{archived:>7,} {'in Requests' if single else 'archived':<11}"
+        print(
+            f"{label} first {first:6.1f} s {first_mem:5.0f} MiB | idle {idle:5.1f} s "
+            f"{idle_mem:4.0f} MiB | 50 new {mail:5.1f} s {mail_mem:4.0f} MiB | "
+            f"floor: calamine read {read:4.1f} s, openpyxl load+save {save:5.1f} s | "
+            f"{size_of(folder)}",
+            flush=True,
+        )
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("archived", nargs="*", type=int, default=[0, 10_000, 50_000, 100_000])
+    parser.add_argument("--open", type=int, default=1_000, help="open requests (default 1000)")
+    parser.add_argument("--single", action="store_true", help="everything in Requests")
+    args = parser.parse_args(argv)
+    print(f"one cycle, {args.open:,} open requests, by archived requests (sheets-ops run --once)")
+    for archived in args.archived:
+        measure(archived, args.open, args.single)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

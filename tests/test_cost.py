@@ -1,0 +1,69 @@
+"""What a cycle costs: a quiet desk is a read and no write; the workbook is read fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from sheets_ops.cli import main
+from sheets_ops.sync.xlsx import XlsxTracker
+from tests.conftest import make_eml
+
+
+def stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_mtime_ns, st.st_size
+
+
+def set_status(path: Path, row: int, status: str) -> None:
+    book = load_workbook(path)
+    ws = book["Requests"]
+    (col,) = [c.column for c in ws[1] if c.value == "Status"]
+    ws.cell(row=row, column=col).value = status
+    book.save(path)
+
+
+WHILE_OPEN = ["New", "In Progress", "Waiting on Client", "Waiting on Carrier"]
+
+
+@pytest.mark.parametrize("status", WHILE_OPEN)
+def test_a_quiet_desk_is_a_read_and_no_write_until_aging_is_due(
+    agency: Path, capsys: pytest.CaptureFixture[str], status: str
+) -> None:
+    assert main(["init"]) == 0
+    (agency / "inbox").mkdir(exist_ok=True)
+    for n in range(3):
+        (agency / "inbox" / f"{n}.eml").write_bytes(make_eml(n))
+    tracker = agency / "tracker.xlsx"
+    assert main(["run", "--once", "--now", "2026-11-30T09:00"]) == 0
+    set_status(tracker, 2, status)  # a CSR's edit, seen by the next cycle
+    assert main(["run", "--once", "--now", "2026-11-30T09:02"]) == 0
+    before = stamp(tracker)
+    for minute in ("04", "06", "10", "14"):  # business time passes, nothing else happens
+        assert main(["run", "--once", "--now", f"2026-11-30T09:{minute}"]) == 0
+        assert stamp(tracker) == before, f"09:{minute} saved the workbook"
+    assert main(["run", "--once", "--now", "2026-11-30T09:20"]) == 0  # Aging Refresh Minutes
+    assert stamp(tracker) != before
+    capsys.readouterr()
+
+
+def test_the_fast_reader_gives_the_values_the_writer_sees(agency: Path) -> None:
+    """python-calamine reads what openpyxl reads: whole numbers as int, a date as midnight,
+    an empty cell as None, text that looks like a formula as text."""
+    assert main(["demo", "demo", "--now", "2026-12-01T15:00"]) == 0
+    path = agency / "demo" / "tracker.xlsx"
+    fast = XlsxTracker(path).read()
+    book = load_workbook(path, read_only=True)
+    for ws in book.worksheets:
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        tab = fast.tabs[ws.title]
+        header = [str(v).strip() if v is not None else "" for v in rows[0]]
+        while header and not header[-1]:
+            header.pop()
+        assert tab.header == header, ws.title
+        for i, row in enumerate(tab.rows):
+            slow = rows[i + 1] + [None] * max(0, len(row) - len(rows[i + 1]))
+            for j, value in enumerate(row):
+                assert value == slow[j] and type(value) is type(slow[j]), (ws.title, i, j)
