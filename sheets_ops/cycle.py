@@ -148,7 +148,7 @@ def _keyed(batch: Batch) -> Batch:
         else r
         for i, r in enumerate(batch.rows)
     ]
-    return Batch(batch.cells, rows, batch.grids, batch.moves)
+    return replace(batch, rows=rows)
 
 
 def _clock_time(text: str) -> dt_time | None:

@@ -101,7 +101,7 @@ def filled(intake: IntakePlan, fills: Mapping[str, Mapping[str, CellValue]]) -> 
     for i in intake.request_rows:
         mine = fills.get(cell_text(rows[i].cells.get("ID")), {})
         rows[i] = replace(rows[i], cells={**rows[i].cells, **mine})
-    return Batch(intake.batch.cells, rows, intake.batch.grids, intake.batch.moves)
+    return replace(intake.batch, rows=rows)
 
 
 def _renewals(

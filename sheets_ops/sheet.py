@@ -268,6 +268,18 @@ class Move:
     to: str
 
 
+@dataclass(frozen=True)
+class Drop:
+    """Delete every row of `tab` whose `column` holds one of `keys`, as the tab is at write
+    time, once its rows are safe elsewhere (copied to the archive first). `still`: a column
+    and the values it must still hold (a request reopened since the read stays)."""
+
+    tab: str
+    column: str
+    keys: frozenset[str]
+    still: tuple[str, frozenset[str]] | None = None
+
+
 @dataclass
 class Batch:
     """`grids`: job-owned tabs (the Dashboard) whose whole content is replaced, from A1; the
@@ -277,13 +289,15 @@ class Batch:
     rows: list[NewRow] = field(default_factory=list)
     grids: dict[str, list[list[CellValue]]] = field(default_factory=dict)
     moves: list[Move] = field(default_factory=list)
+    drops: list[Drop] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.cells or self.rows or self.grids or self.moves)
+        return bool(self.cells or self.rows or self.grids or self.moves or self.drops)
 
     def tabs(self) -> list[str]:
         names = [c.tab for c in self.cells] + [r.tab for r in self.rows]
         names += [m.tab for m in self.moves] + [m.to for m in self.moves]
+        names += [d.tab for d in self.drops]
         return list(dict.fromkeys(names))
 
 
@@ -306,6 +320,7 @@ def merged(*batches: Batch) -> Batch:
         ]
         out.grids.update(batch.grids)
         out.moves += batch.moves
+        out.drops += batch.drops
     return out
 
 

@@ -14,6 +14,7 @@ from sheets_ops.sheet import (
     PRESENT,
     Batch,
     CellWrite,
+    Drop,
     HeaderError,
     NewRow,
     check_tab,
@@ -179,3 +180,31 @@ def test_a_log_line_is_written_only_with_the_request_it_belongs_to(tracker: Trac
     report = tracker.write(batch)
     assert report.row_outcomes == [NOT_WRITTEN, PRESENT, ADDED, ADDED]
     assert [r["Request"] for r in log_rows(tracker)] == ["REQ-000003"]
+
+
+def test_a_drop_deletes_scattered_rows_by_value_and_keeps_the_rest_in_order(
+    tracker: Tracker,
+) -> None:
+    add_requests(tracker, *range(1, 13))
+    lines = [NewRow("Log", {"What": "Captured", "Request": f"REQ-{n % 6:06d}"}) for n in range(24)]
+    tracker.write(Batch(rows=lines))
+    sort_requests(tracker, "Summary", reverse=True)  # a person sorted the tab since
+    gone = frozenset({"REQ-000002", "REQ-000005", "REQ-000009", "REQ-000012"})
+    out = Batch(drops=[Drop("Requests", "ID", gone), Drop("Log", "Request", gone)])
+    tracker.write(out)
+    left = [r["ID"] for r in requests(tracker)]
+    assert left == [f"REQ-{n:06d}" for n in (8, 7, 6, 4, 3, 11, 10, 1)]  # "request 9" > "12"
+    assert [r["Request"] for r in log_rows(tracker)] == [
+        f"REQ-{n % 6:06d}" for n in range(24) if f"REQ-{n % 6:06d}" not in gone
+    ]
+    tracker.write(out)  # retried after a kill: nothing more goes
+    assert [r["ID"] for r in requests(tracker)] == left
+
+
+def test_a_drop_leaves_a_row_that_changed_since_the_read(tracker: Tracker) -> None:
+    add_requests(tracker, 1, 2)
+    set_cell(tracker, "REQ-000001", "Status", "Done")
+    set_cell(tracker, "REQ-000002", "Status", "In Progress")  # reopened by a person
+    ids = frozenset({"REQ-000001", "REQ-000002"})
+    tracker.write(Batch(drops=[Drop("Requests", "ID", ids, ("Status", frozenset({"Done"})))]))
+    assert [r["ID"] for r in requests(tracker)] == ["REQ-000002"]

@@ -23,6 +23,7 @@ class Chunk:
     rows: tuple[int, ...] = ()
     moves: tuple[int, ...] = ()
     grids: tuple[str, ...] = ()
+    drops: tuple[int, ...] = ()
 
 
 def _cost(value: CellValue) -> int:
@@ -76,6 +77,7 @@ def _units(batch: Batch) -> list[Unit]:
     units: list[Unit] = [[item] for item in first]
     units += list(by_row.values()) + aging
     units += [[("move", n)] for n in range(len(batch.moves))]
+    units += [[("drop", n)] for n in range(len(batch.drops))]
     return units + [[("grid", k)] for k in range(len(batch.grids))]
 
 
@@ -86,6 +88,8 @@ def _unit_cost(batch: Batch, kind: str, index: int) -> int:
         return 32 + sum(_cost(v) for v in batch.rows[index].cells.values())
     if kind == "move":
         return 4_000  # a whole row copied
+    if kind == "drop":
+        return 200 + 120 * len(batch.drops[index].keys)  # a deleteDimension per row, at most
     grid = list(batch.grids.values())[index]
     return sum(_cost(v) for row in grid for v in row)
 
@@ -94,7 +98,7 @@ def _pack(batch: Batch, units: list[Unit], limit: int) -> list[Chunk]:
     """The units in order, as many to a chunk as fit under `limit`."""
     names = list(batch.grids)
     chunks: list[Chunk] = []
-    taken: dict[str, list[int]] = {"cell": [], "row": [], "move": [], "grid": []}
+    taken: dict[str, list[int]] = {"cell": [], "row": [], "move": [], "grid": [], "drop": []}
     size = 0
 
     def close() -> None:
@@ -105,6 +109,7 @@ def _pack(batch: Batch, units: list[Unit], limit: int) -> list[Chunk]:
                     tuple(sorted(taken["row"])),
                     tuple(taken["move"]),
                     tuple(names[k] for k in taken["grid"]),
+                    tuple(taken["drop"]),
                 )
             )
         for v in taken.values():
@@ -129,6 +134,7 @@ def whole(batch: Batch) -> Chunk:
         tuple(range(len(batch.rows))),
         tuple(range(len(batch.moves))),
         tuple(batch.grids),
+        tuple(range(len(batch.drops))),
     )
 
 
@@ -174,6 +180,7 @@ def part_of(batch: Batch, chunk: Chunk, outcomes: dict[int, str], done: set[int]
             NewRow(r.tab, r.cells, r.dedupe, r.unique, after=after, after_cell=after_cell)
         )
     part.batch.moves = [batch.moves[n] for n in chunk.moves]
+    part.batch.drops = [batch.drops[n] for n in chunk.drops]
     part.batch.grids = {g: batch.grids[g] for g in chunk.grids}
     return part
 

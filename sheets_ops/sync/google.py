@@ -320,6 +320,8 @@ class GoogleTracker:
                 tails[r.tab].update(x for x in (r.dedupe, r.unique) if x)
             else:
                 wanted[r.tab].update(x for x in (r.dedupe, r.unique) if x)
+        for d in batch.drops:  # found by their column's value, checked against `still`
+            wanted[d.tab].update([d.column, *(d.still[:1] if d.still else ())])
         whole = set()
         for m in batch.moves:  # moved rows are copied as they are now: every column
             whole.add(m.tab)

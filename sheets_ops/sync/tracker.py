@@ -25,6 +25,7 @@ from sheets_ops.sheet import (
     PRESENT,
     Batch,
     CellWrite,
+    Drop,
     Move,
     NewRow,
     Snapshot,
@@ -104,7 +105,32 @@ def plan_batch(batch: Batch, tab_for: Callable[[str], Tab | None]) -> dict[str, 
             outcomes.update(plan.outcomes)
             cells_done.update(plan.cells_done)
     _plan_moves(batch.moves, tab, plans)
+    _plan_drops(batch.drops, tab, plans)
     return plans
+
+
+def _plan_drops(
+    drops: list[Drop], tab_for: Callable[[str], Tab | None], plans: dict[str, TabPlan]
+) -> None:
+    """The rows each Drop deletes, found by their column's value at write time."""
+    for drop in drops:
+        found, plan, spec = tab_for(drop.tab), plans.get(drop.tab), spec_for(drop.tab)
+        if found is None or plan is None or (spec is not None and header_problems(found, spec)):
+            continue  # plan_tab said so already; nothing is deleted from a broken tab
+        columns = found.columns()
+        j = columns.get(normalize_header(drop.column))
+        s = columns.get(normalize_header(drop.still[0])) if drop.still else None
+        if j is None or (drop.still is not None and s is None):
+            continue
+        gone = set(plan.deletes)
+        for i, row in enumerate(found.rows):
+            if i in gone or j >= len(row) or cell_text(row[j]) not in drop.keys:
+                continue
+            held = cell_text(row[s]) if s is not None and s < len(row) else ""
+            if drop.still is not None and held not in drop.still[1]:
+                continue
+            plan.deletes.append(i)
+            gone.add(i)
 
 
 def _plan_moves(

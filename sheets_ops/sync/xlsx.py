@@ -9,6 +9,7 @@ person's copy.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import os
 import re
@@ -42,7 +43,6 @@ from sheets_ops.sync.tracker import (
     WriteReport,
     merge_report,
     plan_batch,
-    runs,
 )
 from sheets_ops.sync.xlsx_layout import (
     draw_charts,
@@ -296,5 +296,30 @@ def _apply(ws: Worksheet, plan: TabPlan) -> None:
         first, _, end = ws.auto_filter.ref.partition(":")
         end_col = re.sub(r"\d+", "", end or first)
         ws.auto_filter.ref = f"{first}:{end_col}{max(last, 2)}"
-    for start, count in runs(plan.deletes):  # rows moved to another tab
-        ws.delete_rows(start + 2, count)
+    if plan.deletes:  # rows moved to another tab, or out to the archive
+        delete_rows(ws, {i + 2 for i in plan.deletes})
+
+
+def delete_rows(ws: Worksheet, gone: set[int]) -> None:
+    """Delete sheet rows `gone` (1-based), closing the gaps, in one pass over the cells.
+    openpyxl's `delete_rows` moves every cell below for each block, which is quadratic when
+    the rows are scattered (the Log lines of a day's archived requests); heights go along."""
+    if not gone:
+        return
+    order = sorted(gone)
+    first = order[0]
+    cells = ws._cells  # openpyxl keeps them in a private dict
+    below = sorted((k for k in cells if k[0] >= first), key=lambda k: k[0])
+    heights = {r: d.height for r, d in ws.row_dimensions.items() if r >= first}
+    for r in heights:
+        del ws.row_dimensions[r]
+    for row, column in below:
+        cell = cells.pop((row, column))
+        if row in gone:
+            continue
+        cell.row = row - bisect.bisect_left(order, row)
+        cells[(cell.row, column)] = cell
+    for r, height in heights.items():
+        if r not in gone and height is not None:
+            ws.row_dimensions[r - bisect.bisect_left(order, r)].height = height
+    ws._current_row = ws.max_row  # type: ignore[attr-defined]  # where openpyxl's own append would go next, as it keeps it
