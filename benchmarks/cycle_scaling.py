@@ -43,6 +43,11 @@ TYPES = ("COI", "Endorsement", "Billing", "Claim", "Renewal", "Other")
 PEOPLE = ("Alicia Gomez", "Ben Carter", "Dana Whitfield")
 
 
+TICKED = dict.fromkeys(
+    ("Certificate Sent", "Carrier Confirmed", "Billing Adjusted", "Client Notified"), "Yes"
+)  # a closed request's close-checklist steps, done
+
+
 def request_row(n: int, closed: bool) -> dict[str, object]:
     received = NOW - timedelta(hours=3 + n * 0.37) if closed else NOW - timedelta(hours=n % 90)
     kind = TYPES[n % len(TYPES)]
@@ -75,6 +80,7 @@ def request_row(n: int, closed: bool) -> dict[str, object]:
         ),
         "Closed": (received + timedelta(hours=6)).replace(microsecond=0) if closed else None,
         "Source": f"<bench-{n}@client{n % 700}.example> #{n:08x}",
+        **(TICKED if closed else {}),
     }
     return row
 
@@ -92,12 +98,13 @@ def build(path: Path, open_n: int, archived: int, single: bool) -> None:
     XlsxTracker(path).init(TABS)
     wb = load_workbook(path)
     requests, archive, log = wb["Requests"], wb["Archive"], wb["Log"]
-    header = [c.value for c in requests[1]]
+    headers = {ws.title: [str(c.value) for c in ws[1]] for ws in (requests, archive)}
     closed_to = requests if single else archive
     for n in range(1, archived + open_n + 1):
         closed = n <= archived
         row = request_row(n, closed)
-        (closed_to if closed else requests).append([row.get(str(h)) for h in header])
+        into = closed_to if closed else requests
+        into.append([row.get(h) for h in headers[into.title]])
         for line in log_rows(row):
             log.append(line)
     if single:

@@ -133,11 +133,14 @@ def cmd_digest(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from sheets_ops.reports import weekly
     from sheets_ops.rules.settings import read_settings
+    from sheets_ops.sync.archives import archive_for
 
     cfg = config.load()
-    snapshot = open_tracker(cfg, say=_stderr).read()
+    tracker = open_tracker(cfg, say=_stderr)
+    snapshot = tracker.read()
     check_tab(snapshot, REQUESTS)  # a broken header is one line, not a report of zeros
     settings = read_settings(snapshot)
+    archive = archive_for(tracker, settings.get("Archive Location"), StateDir(cfg.state_dir))
     now = args.now.astimezone(settings.zone).replace(tzinfo=None) if args.now.tzinfo else args.now
     start, end = weekly.week_before(now)
     if args.start is not None:
@@ -146,6 +149,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         end = datetime.combine(args.end + timedelta(days=1), time())
     if end <= start:
         raise ConfigError("--to: must be on or after --from")
+    if archive is not None:  # the period and the one before it, from the archive too
+        snapshot = archive.joined(snapshot, start - (end - start))
     report = weekly.build(snapshot, settings.calendar, start, end)
     if args.html is None:
         context = weekly.context(report, lambda name: f"{name}.png")

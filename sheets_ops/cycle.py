@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from datetime import time as dt_time
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sheets_ops.decide import Plans, decide, job_writes, seen_after
@@ -30,6 +31,7 @@ from sheets_ops.reports import dashboard
 from sheets_ops.reports.health import health_writes, mailbox_line, problem_values
 from sheets_ops.reports.notify import Mailer
 from sheets_ops.rules import directory as directory_
+from sheets_ops.rules.archive import CHUNK, Leaving
 from sheets_ops.rules.intake import IntakePlan, plan_intake
 from sheets_ops.rules.problems import sheet_problems
 from sheets_ops.rules.review import Review
@@ -40,12 +42,14 @@ from sheets_ops.sheet import (
     PRESENT,
     Batch,
     Snapshot,
+    TrackerError,
     check_tab,
     counted,
     local,
     merged,
     normalize_header,
 )
+from sheets_ops.sync.archives import WorkbookArchive, archive_for
 from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
 from sheets_ops.sync.outbox import Delivery, Outbox, Settled
 from sheets_ops.sync.state import StateDir
@@ -71,6 +75,7 @@ class CycleResult:
     wall: datetime | None = None  # the cycle's moment on the agency's wall clock
     backup_at: dt_time | None = None  # Settings, Backup Time
     problems: list[str] = field(default_factory=list)  # values people typed the job cannot use
+    archived: int = 0  # requests copied to the archive outside the tracker this cycle
 
     @property
     def new(self) -> int:
@@ -116,6 +121,8 @@ class CycleResult:
             parts.append(counted(len(self.delivery.waiting), "email") + " to retry")
         if self.delivery.failed:
             parts.append(counted(len(self.delivery.failed), "email") + " failed")
+        if self.archived:
+            parts.append(counted(self.archived, "request") + " archived")
         line = ", ".join(parts) + f" ({self.seconds:.1f} s)"
         if self.mailbox_error:
             line += "; mail not read (the mailbox could not be used)"
@@ -174,6 +181,7 @@ def run_cycle(
     health: Mapping[str, CellValue] | None = None,
     dry_run: bool = False,
     progress: Callable[[str], None] | None = None,
+    archive_chunk: int = CHUNK,
 ) -> CycleResult:
     """One full cycle at `now`, in the seven steps of the module docstring; a naive `now` is
     agency local time (Settings tab). Raises TrackerError, with nothing acknowledged, when
@@ -187,9 +195,18 @@ def run_cycle(
     wall = now.astimezone(settings.zone).replace(tzinfo=None)
     items, mailbox_error = _fetch(mailbox, say)  # 2
     directory = directory_.from_snapshot(snapshot)
-    intake = plan_intake(snapshot, requests, items, settings, now, directory)  # 3
-    plans = decide(snapshot, requests, settings, directory, intake, wall, state)  # 4
-    result = CycleResult(intake, plans.review, plans.batch, dry_run=dry_run)
+    archive = archive_for(tracker, settings.get("Archive Location"), state, say)
+    past = archive.past() if archive is not None else None
+    intake = plan_intake(snapshot, requests, items, settings, now, directory, past)  # 3
+    out = archive is not None  # archived requests leave for an archive of their own
+    plans = decide(  # 4
+        snapshot, requests, settings, directory, intake, wall, state, out, archive_chunk
+    )
+    archived = 0
+    if archive is not None and plans.leaving and not dry_run:
+        copied, archived = _copy_out(archive, plans.leaving, say)
+        plans.batch = merged(plans.batch, copied)
+    result = CycleResult(intake, plans.review, plans.batch, dry_run=dry_run, archived=archived)
     result.mailbox_error, result.zone, result.wall = mailbox_error, settings.zone, wall
     result.backup_at = _clock_time(settings.get("Backup Time"))
     result.problems = [p.line() for p in sheet_problems(snapshot)] + plans.review.problems
@@ -200,6 +217,8 @@ def run_cycle(
     if outbox is not None:  # 7, first half: each email kept locally, its Log line planned
         result.settled = outbox.settle(logged_in(snapshot))
         mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
+        if archive is not None:
+            mailer.history = partial(archive.joined, snapshot)
         outcomes = outbox.outcomes()
         reminders = plans.renewals.reminders
         emails = plan_emails(
@@ -217,13 +236,33 @@ def run_cycle(
         values.update(problem_values(snapshot, result.problems))
         result.batch = merged(result.batch, health_writes(snapshot, values, bool(result.batch)))
     if dashboard.due(snapshot, wall):
-        result.batch.grids[DASHBOARD] = dashboard.grid(snapshot, settings.calendar, wall)
+        since = dashboard.reaches_back(wall)
+        figures = archive.joined(snapshot, since) if archive is not None else snapshot
+        result.batch.grids[DASHBOARD] = dashboard.grid(figures, settings.calendar, wall)
     _write(tracker, result, plans, state, say)  # 5
     _acknowledge(mailbox, result)  # 6
     if outbox is not None:  # 7, second half
         _deliver(outbox, snapshot, result, emails, now)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _copy_out(
+    archive: WorkbookArchive, out: Leaving, say: Callable[[str], None]
+) -> tuple[Batch, int]:
+    """Step 4, last: archived requests copied to the archive, and, for those it now holds,
+    their rows and Log lines dropped from the tracker in this cycle's write. An archive that
+    cannot be written (open in Excel) leaves everything where it is until the next cycle."""
+    if len(out.requests) >= 1_000:
+        say(f"moving {counted(len(out.requests), 'archived request')} to {archive.name}")
+    try:
+        kept = archive.add(out.requests, out.log)
+    except TrackerError as e:
+        say(f"archive: {e}; nothing left the tracker, the next cycle tries again")
+        return Batch(), 0
+    for line in out.record if kept else []:
+        say(f"{line.cells['What']}: {line.cells['New']}")
+    return Batch(rows=out.record if kept else [], drops=out.drops(kept)), len(kept)
 
 
 def _write(

@@ -6,12 +6,12 @@ columns is remembered, so it is never taken for a person's edit."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sheets_ops.model import LOG, RENEWALS, REQUESTS, CellValue, is_blank
 from sheets_ops.reports.health import AGING_REFRESHED, aging_due, health_writes
-from sheets_ops.rules.archive import plan_archive
+from sheets_ops.rules.archive import CHUNK, Leaving, leaving, plan_archive
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.intake import IntakePlan
 from sheets_ops.rules.renewals import RenewalReview, review_renewals
@@ -85,7 +85,8 @@ def typed_rows(intake: IntakePlan, requests: Tab) -> list[TypedRow]:
 class Plans:
     """What each stage of step 4 wants, and `batch`, all of it merged in the order it is
     written: intake's rows (with the review's fills), the adoptions, the review, the aging
-    refresh, the renewals, the archive."""
+    refresh, the renewals, the archive. `leaving`: what goes to an archive outside the
+    tracker (copied there first; its drops and Log line join the batch once it holds them)."""
 
     intake: IntakePlan
     review: Review
@@ -93,6 +94,7 @@ class Plans:
     typed: list[TypedRow]
     new_rows: list[dict[str, CellValue]]  # the cells of each request intake adds
     batch: Batch
+    leaving: Leaving = field(default_factory=Leaving)
 
 
 def filled(intake: IntakePlan, fills: Mapping[str, Mapping[str, CellValue]]) -> Batch:
@@ -129,8 +131,11 @@ def decide(
     intake: IntakePlan,
     wall: datetime,
     state: StateDir | None,
+    archive_out: bool = False,
+    chunk: int = CHUNK,
 ) -> Plans:
-    """Step 4: every change from (snapshot, messages, now), stage by stage."""
+    """Step 4: every change from (snapshot, messages, now), stage by stage. `archive_out`:
+    archived requests leave the tracker for an archive of their own (sync/archives.py)."""
     refresh = aging_due(snapshot, settings.get("Aging Refresh Minutes"), wall)
     typed = typed_rows(intake, requests)  # rows people typed, as they will be once adopted
     looked = review(
@@ -156,11 +161,14 @@ def decide(
         pipeline.batch,
     )
     reopened = {c.key for c in so_far.cells if c.column == "Closed" and c.value is None}
-    moves, record = plan_archive(snapshot, settings.get("Archive After Days"), wall, reopened)
-    batch = merged(so_far, Batch(rows=record, moves=moves))
+    days = settings.get("Archive After Days")
+    where = "the archive" if archive_out else "Archive"
+    moves, record = plan_archive(snapshot, days, wall, reopened, where, chunk)
+    out = leaving(snapshot, moves, record, wall, chunk) if archive_out else Leaving()
+    batch = so_far if archive_out else merged(so_far, Batch(rows=record, moves=moves))
     looked = replace(looked, escalations=looked.escalations + pipeline.escalations)
     new_rows = [batch.rows[i].cells for i in intake.request_rows]
-    return Plans(intake, looked, pipeline, typed, new_rows, batch)
+    return Plans(intake, looked, pipeline, typed, new_rows, batch, out)
 
 
 # -- people's cells: what the job itself wrote is never a person's edit -------------------------

@@ -321,7 +321,12 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "Archive After Days": (
         "30",
-        "days after Closed that a Done or Cancelled request moves to Archive; Off keeps them",
+        "days after Closed that a Done or Cancelled request moves to the archive; Off keeps them",
+    ),
+    "Archive Location": (
+        "",
+        "where archived requests go: blank for a workbook a year beside the tracker "
+        "(Archive 2026.xlsx), a folder, or Tracker for this workbook's Archive tab",
     ),
     "Weekly Report": (
         "Mon 08:00",

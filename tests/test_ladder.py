@@ -235,7 +235,7 @@ def test_an_owner_not_on_team_is_routed_as_if_blank_and_the_cell_is_left_alone()
 
 def timing(state: str = "Overdue", idle: float = 0.0) -> Clock:
     due = datetime(2026, 11, 16, 16, 0)
-    return Clock(Changes(), 20.0, idle, due, state, None, RECEIVED)
+    return Clock(Changes(), Changes(), 20.0, idle, due, state, None, RECEIVED)
 
 
 def test_carrier_chase_sets_a_follow_up_then_reminds_once_on_the_day() -> None:

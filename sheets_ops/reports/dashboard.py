@@ -42,6 +42,11 @@ def due(snapshot: Snapshot, now: datetime) -> bool:
     return last is None or last > now or now - last >= REFRESH
 
 
+def reaches_back(now: datetime) -> datetime:
+    """The earliest moment the tab's figures count from: last week's Monday."""
+    return week_before(now)[0]
+
+
 def grid(snapshot: Snapshot, calendar: Calendar, now: datetime) -> list[list[CellValue]]:
     """The whole tab, DASHBOARD_ROWS x DASHBOARD_COLUMNS, as of `now` (agency wall clock)."""
     last_start, monday = week_before(now)

@@ -103,6 +103,13 @@ class Mailer:
     link: Link = lambda _row: ""
     team: list[Member] = field(default_factory=list)
     renewals: dict[str, dict[str, Any]] = field(default_factory=dict)  # by Policy #
+    # The tracker with the archive outside it, for figures reaching back to a moment.
+    history: Callable[[datetime], Snapshot] | None = None
+
+    def reaching(self, since: datetime) -> Snapshot:
+        """What a report over a period from `since` reads: the archive too, when it has
+        requests that recent."""
+        return self.history(since) if self.history is not None else self.snapshot
 
     def __post_init__(self) -> None:
         self.team = team_from(self.snapshot)

@@ -84,7 +84,7 @@ def weekly_report(mailer: Mailer, log: Tab | None) -> list[Outgoing]:
     readers = mailer.role(Role.OWNER) + mailer.role(Role.OPS_MANAGER)
     if start.date().isoformat() in done or not readers:
         return []
-    report = weekly.build(mailer.snapshot, mailer.calendar, start, end)
+    report = weekly.build(mailer.reaching(start - (end - start)), mailer.calendar, start, end)
     context = weekly.context(report, lambda name: f"cid:{name}@sheets-ops")
     out = []
     for m in readers:

@@ -32,6 +32,7 @@ from sheets_ops.model import (
 )
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules import forms
+from sheets_ops.rules.archive import Past
 from sheets_ops.rules.context import context_for, fit, thread_text
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line
@@ -123,18 +124,37 @@ class Ledger:
     rows: dict[str, tuple[int, dict[str, CellValue]]]
     old_rows: set[str]  # Sources an earlier version wrote: bare Message-IDs
     old_handled: set[str]  # the same for replies and ignored mail
+    past: Past = field(default_factory=Past)  # the archived history, read only when asked
     row_of_source: dict[str, int] = field(default_factory=dict)
     created_row: dict[str, int] = field(default_factory=dict)
     context_now: dict[str, str] = field(default_factory=dict)
+    _past_counted: bool = False
+
+    def taken(self, source: str, message_id: str) -> bool:
+        """Whether a message is in the tracker already, or was and is archived."""
+        return (
+            source in self.sources
+            or message_id in self.old_rows
+            or source in self.past
+            or (bool(message_id) and message_id in self.past)  # an earlier version's key
+        )
 
     def next_id(self) -> str:
+        if not self._past_counted:  # the first new ID of the cycle: above every archived one
+            self.number = max(self.number, self.past.highest + 1)
+            self._past_counted = True
         rid = format_id(self.number)
         self.number += 1
         return rid
 
 
 def ledger_for(
-    snapshot: Snapshot, requests: Tab, directory: Directory, zone: ZoneInfo, now: datetime
+    snapshot: Snapshot,
+    requests: Tab,
+    directory: Directory,
+    zone: ZoneInfo,
+    now: datetime,
+    past: Past | None = None,
 ) -> Ledger:
     """The Ledger as the tracker stands before this cycle."""
     log = snapshot.tab(LOG.name)
@@ -177,6 +197,7 @@ def ledger_for(
         rows={str(c.get("id") or "").strip(): (row, c) for row, c in requests.records()},
         old_rows={s for s in sources if _old_key(s)},
         old_handled={s for s in threads.handled if _old_key(s)},
+        past=past or Past(),
     )
 
 
@@ -193,13 +214,14 @@ def plan_intake(
     settings: Settings,
     now: datetime,
     directory: Directory | None = None,
+    past: Past | None = None,
 ) -> IntakePlan:
     """Decide what a batch of fetched messages, and new form responses, change in the
     tracker: rows people typed in first, then each message (parse, understand, thread),
-    then the forms."""
+    then the forms. `past`: what the archive outside the tracker holds."""
     zone = settings.zone
     directory = directory or directory_.from_snapshot(snapshot)
-    ledger = ledger_for(snapshot, requests, directory, zone, now)
+    ledger = ledger_for(snapshot, requests, directory, zone, now, past)
     plan = IntakePlan()
     adopt_typed_rows(plan, ledger)
     for item in items:
@@ -208,7 +230,7 @@ def plan_intake(
             take(plan, ledger, u, item)
     for tab in forms.form_tabs(snapshot):
         for entry in forms.entries(tab, forms.column_map(settings.get("Form Columns")), zone):
-            if entry.source not in ledger.sources and entry.source not in ledger.row_of_source:
+            if not ledger.taken(entry.source, "") and entry.source not in ledger.row_of_source:
                 u, received = forms.understood(entry, directory, ledger.threads, zone, now)
                 add_request(plan, ledger, u, received, [])
     return plan
@@ -219,7 +241,7 @@ def read(plan: IntakePlan, ledger: Ledger, item: MailItem, now: datetime) -> Und
     tracker, already handled, twice in this fetch (it rides with its twin) or unreadable."""
     try:
         parsed = parse_message(item.raw, item.arrived, now)
-        if parsed.source in ledger.sources or parsed.message_id in ledger.old_rows:
+        if ledger.taken(parsed.source, parsed.message_id):
             plan.known.append(item)
         elif parsed.source in ledger.threads.handled or parsed.message_id in ledger.old_handled:
             plan.handled.append(item)
