@@ -3,7 +3,15 @@ workbook a year, in bounded chunks, nothing lost or doubled, and every figure st
 
 from __future__ import annotations
 
+import contextlib
+import os
+import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -207,3 +215,71 @@ def test_the_archive_location_setting_chooses_the_folder_or_the_tracker(
             assert len(archived_ids(expect)) == IN_ARCHIVE_TAB + CLOSED_IN_REQUESTS
             assert tab_rows(path, "Archive") == []
     assert WorkbookArchive(tmp_path / "history").volumes().keys() == {2025, 2026}
+
+
+# -- killed while moving out: every point, then the next cycle settles it ---------------------
+
+
+def stamp_of(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def saving(folder: Path, name: str) -> bool:
+    return any(folder.glob(f".{name}.*.sheets-ops-tmp"))
+
+
+MOVE_KILL_POINTS: dict[str, Callable[[Path, tuple[int, int] | None], bool]] = {
+    "while saving the archive": lambda f, _t: saving(f, "Archive 2025.xlsx"),
+    "right after the archive is saved": lambda f, _t: (f / "Archive 2026.xlsx").exists(),
+    "while saving the tracker": lambda f, _t: saving(f, "tracker.xlsx"),
+    "right after the tracker is saved": lambda f, t: stamp_of(f / "tracker.xlsx") != t,
+}
+
+
+@pytest.mark.parametrize("point", [*MOVE_KILL_POINTS, "at a random moment"])
+def test_a_move_killed_at_any_point_loses_and_doubles_nothing(tmp_path: Path, point: str) -> None:
+    path = tmp_path / "tracker.xlsx"
+    leaving = old_tracker(path)
+    before_log = tab_rows(path, "Log")
+    (tmp_path / "inbox").mkdir()
+    env = {
+        **os.environ,
+        "TRACKER": str(path),
+        "MAILBOX": str(tmp_path / "inbox"),
+        "STATE_DIR": str(tmp_path / "state"),
+    }
+    cli = [sys.executable, "-m", "sheets_ops", "run", "--once", "--now"]
+    process = subprocess.Popen([*cli, NOW.isoformat()], env=env, stderr=subprocess.PIPE)
+    tracker_was = stamp_of(path)
+    deadline = time.monotonic() + 60
+    hit = False
+    while process.poll() is None and time.monotonic() < deadline:
+        if point == "at a random moment":
+            time.sleep(random.Random(len(leaving)).uniform(0.8, 2.0))
+            hit = process.poll() is None
+        else:
+            with contextlib.suppress(OSError):
+                hit = MOVE_KILL_POINTS[point](tmp_path, tracker_was)
+        if hit:
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.001)
+    process.wait(60)
+    assert hit or point == "at a random moment", f"the cycle ended before {point}"
+    load_workbook(path, read_only=True).close()  # the tracker is whole after the kill
+    later = (NOW + timedelta(minutes=2)).isoformat()
+    done = subprocess.run([*cli, later], env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(archived_ids(tmp_path)) == sorted(leaving)  # each once
+    still = [r["ID"] for t in ("Requests", "Archive") for r in tab_rows(path, t)]
+    assert not set(still) & leaving and len(still) == OPEN
+    archived_log = [r for p in tmp_path.glob("Archive *.xlsx") for r in tab_rows(p, "Log")]
+    lines = [(r["Request"], r["What"]) for r in archived_log]
+    lines += [(r["Request"], r["What"]) for r in tab_rows(path, "Log") if r["Request"] in leaving]
+    assert sorted(lines) == sorted(  # every Log line once, in the archive
+        (r["Request"], r["What"]) for r in before_log if r["Request"] in leaving
+    )
