@@ -41,7 +41,6 @@ from sheets_ops.sheet import (
     ADDED,
     PRESENT,
     Batch,
-    Snapshot,
     TrackerError,
     check_tab,
     counted,
@@ -49,9 +48,9 @@ from sheets_ops.sheet import (
     merged,
     normalize_header,
 )
-from sheets_ops.sync.archives import WorkbookArchive, archive_for
+from sheets_ops.sync.archives import Archive, archive_for
 from sheets_ops.sync.mailbox import MailboxError, MailItem, MailSource
-from sheets_ops.sync.outbox import Delivery, Outbox, Settled
+from sheets_ops.sync.outbox import Delivery, Outbox, Proof, Settled
 from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import Tracker, WriteReport
 
@@ -196,7 +195,7 @@ def run_cycle(
     items, mailbox_error = _fetch(mailbox, say)  # 2
     directory = directory_.from_snapshot(snapshot)
     archive = archive_for(tracker, settings.get("Archive Location"), state, say)
-    past = archive.past() if archive is not None else None
+    past = archive.past(snapshot) if archive is not None else None
     intake = plan_intake(snapshot, requests, items, settings, now, directory, past)  # 3
     out = archive is not None  # archived requests leave for an archive of their own
     plans = decide(  # 4
@@ -215,7 +214,8 @@ def run_cycle(
         return result
     emails = Emails()
     if outbox is not None:  # 7, first half: each email kept locally, its Log line planned
-        result.settled = outbox.settle(logged_in(snapshot))
+        proofs = logged_in(snapshot)  # the Log's lines, looked up by what proves an email
+        result.settled = outbox.settle(proofs)
         mailer = Mailer(snapshot, settings.values, settings.calendar, wall, mail_from, tracker.link)
         if archive is not None:
             mailer.history = partial(archive.joined, snapshot)
@@ -242,14 +242,12 @@ def run_cycle(
     _write(tracker, result, plans, state, say)  # 5
     _acknowledge(mailbox, result)  # 6
     if outbox is not None:  # 7, second half
-        _deliver(outbox, snapshot, result, emails, now)
+        _deliver(outbox, proofs, result, emails, now)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _copy_out(
-    archive: WorkbookArchive, out: Leaving, say: Callable[[str], None]
-) -> tuple[Batch, int]:
+def _copy_out(archive: Archive, out: Leaving, say: Callable[[str], None]) -> tuple[Batch, int]:
     """Step 4, last: archived requests copied to the archive, and, for those it now holds,
     their rows and Log lines dropped from the tracker in this cycle's write. An archive that
     cannot be written (open in Excel) leaves everything where it is until the next cycle."""
@@ -301,11 +299,15 @@ def _acknowledge(mailbox: MailSource, result: CycleResult) -> None:
 
 
 def _deliver(
-    outbox: Outbox, snapshot: Snapshot, result: CycleResult, emails: Emails, now: datetime
+    outbox: Outbox,
+    before: Callable[[Proof], bool],
+    result: CycleResult,
+    emails: Emails,
+    now: datetime,
 ) -> None:
     """Step 7: the tracker now records them: confirm, then deliver. An email whose request
     row was not written (another writer took its place) stays unconfirmed."""
-    landed = recorded(result.batch, result.report.row_outcomes, logged_in(snapshot))
+    landed = recorded(result.batch, result.report.row_outcomes, before)
     outbox.confirm(e.key for e in emails.outgoing if landed(e.proof))
     outbox.logged(o.key for o in emails.outcomes if landed(outcome_proof(o)))
     result.delivery = outbox.deliver(now)

@@ -73,10 +73,18 @@ class Tab:
     def records(self) -> Iterator[tuple[int, dict[str, CellValue]]]:
         """(sheet row number, {header: value}) for each non-empty row."""
         cols = self.columns()
+        keys, where = list(cols), list(cols.values())
+        plain = where == list(range(len(where)))  # every header once, none blank: zip them
+        width = len(where)
         for i, row in enumerate(self.rows):
-            if all(is_blank(v) for v in row):
+            if blank_row(row):
                 continue
-            yield i + 2, {h: (row[j] if j < len(row) else None) for h, j in cols.items()}
+            if plain:
+                short = width - len(row)
+                padded = row if short <= 0 else [*row, *[None] * short]
+                yield i + 2, dict(zip(keys, padded, strict=False))  # longer rows: cut
+            else:
+                yield i + 2, {h: (row[j] if j < len(row) else None) for h, j in cols.items()}
 
     def values(self, name: str) -> list[CellValue]:
         """Every value in one column, blank rows included."""
@@ -84,6 +92,16 @@ class Tab:
         if j is None:
             return []
         return [row[j] if j < len(row) else None for row in self.rows]
+
+
+def blank_row(row: Sequence[CellValue]) -> bool:
+    """Whether every cell of a row is empty (a loop that stops at the first value: a row's
+    first cell is its ID, so this is one look for nearly every row)."""
+    for v in row:
+        if v is None or (type(v) is str and not v.strip()):
+            continue
+        return False
+    return True
 
 
 @dataclass

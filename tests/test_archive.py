@@ -7,14 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from sheets_ops.cycle import run_cycle
+from sheets_ops.model import TABS
 from sheets_ops.reports.metrics import compute
 from sheets_ops.sheet import Batch, Move, NewRow, Snapshot
-from sheets_ops.sync.archives import WorkbookArchive
+from sheets_ops.sync.archives import Archive, GoogleArchive, WorkbookArchive
+from sheets_ops.sync.google import GoogleTracker
 from sheets_ops.sync.mailbox import FolderMailbox
+from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.conftest import make_eml
-from tests.fake_sheets import FakeSheets
+from tests.fake_sheets import FakeSheets, Sheet
 from tests.people import edit_tab, log_rows, set_setting
 from tests.week import CAL
 
@@ -29,11 +32,20 @@ def rows(tracker: Tracker, tab: str) -> list[dict[str, Any]]:
     return [{h: (r[j] if j < len(r) else None) for j, h in enumerate(t.header)} for r in t.rows]
 
 
+def history_of(tracker: Tracker) -> Archive:
+    if isinstance(tracker, XlsxTracker):
+        return WorkbookArchive(tracker.path.parent)
+    assert isinstance(tracker, GoogleTracker)
+    return GoogleArchive(tracker)
+
+
 def history(tracker: Tracker) -> Snapshot:
     """The tracker, with the archive outside it, as reports read them."""
     snapshot = tracker.read()
     if isinstance(tracker, XlsxTracker):
         return WorkbookArchive(tracker.path.parent).joined(snapshot)
+    if isinstance(tracker, GoogleTracker):  # the Archive YYYY tabs of the same spreadsheet
+        return GoogleArchive(tracker).joined(snapshot)
     return snapshot
 
 
@@ -112,8 +124,9 @@ def test_once_a_day_and_never_twice(tracker: Tracker, tmp_path: Path) -> None:
     assert len(rows(tracker, "Archive")) == 5
     # the same moves written again (a retried write) change nothing
     tracker.write(Batch(moves=[Move("Requests", "REQ-000001", "Archive")]))
-    if isinstance(tracker, XlsxTracker):  # the same copy made again (a retried cycle)
-        assert WorkbookArchive(tracker.path.parent).add(rows(tracker, "Archive")[:2], []) == {
+    if isinstance(tracker, XlsxTracker | GoogleTracker):  # the same copy made again
+        again = history_of(tracker).add(rows(tracker, "Archive")[:2], [])
+        assert again == {
             "REQ-000001",
             "REQ-000002",
         }
@@ -172,16 +185,74 @@ def test_off_keeps_every_row(tracker: Tracker, tmp_path: Path) -> None:
     assert len(rows(tracker, "Requests")) == 10 and rows(tracker, "Archive") == []
 
 
-def test_on_google_archiving_is_part_of_the_cycles_three_calls(
+def test_on_google_archiving_costs_a_few_calls_once_a_day_and_a_cycle_stays_three(
     google_tracker: Tracker, sheets_api: FakeSheets, tmp_path: Path
 ) -> None:
     desk(google_tracker)
+    state, inbox = StateDir(tmp_path / "state"), FolderMailbox(tmp_path / "inbox")
     sheets_api.clear_calls()
-    result = run_cycle(google_tracker, FolderMailbox(tmp_path / "inbox"), NOW)
-    assert result.report.rows_moved == 4
+    result = run_cycle(google_tracker, inbox, NOW, state=state)
+    assert result.archived == 4
+    assert len(sheets_api.calls_of("batchGet", "get", "batchUpdate")) <= 10
+    assert len(sheets_api.values("Requests")) == 1 + 6
+    assert len(sheets_api.values("Archive 2026")) == 1 + 4  # its own tabs, never read by a cycle
+    (tmp_path / "inbox").mkdir(exist_ok=True)
+    (tmp_path / "inbox" / "new.eml").write_bytes(make_eml(2))
+    sheets_api.clear_calls()
+    later = run_cycle(google_tracker, inbox, NOW + timedelta(minutes=20), state=state)
+    assert later.new == 1
     assert [c.kind for c in sheets_api.calls_of("batchGet", "get", "batchUpdate")] == [
         "batchGet",
         "get",
         "batchUpdate",
     ]
-    assert len(sheets_api.values("Requests")) == 1 + 6
+
+
+def test_on_google_a_cycle_reads_as_much_with_a_long_history_as_with_none(
+    google_tracker: Tracker, sheets_api: FakeSheets, tmp_path: Path
+) -> None:
+    """Bytes read per cycle follow the open work: 1,500 archived requests (their rows and
+    Log lines moved to the Archive 2026 tabs) cost what none cost."""
+
+    def desk_with(archived: int) -> None:
+        rows = []
+        for n in range(1, archived + 61):
+            closed = n <= archived
+            received = NOW - timedelta(days=45 if closed else 0, hours=n % 40)
+            rid = f"REQ-{n:06d}"
+            cells = {
+                "ID": rid,
+                "Received": received,
+                "Channel": "Email",
+                "From": f"c{n}@client.example",
+                "Type": "Billing",
+                "Summary": f"a billing question, number {n}",
+                "Owner": "Tom",
+                "Status": "Done" if closed else "In Progress",
+                "Closed": received + timedelta(hours=5) if closed else None,
+                "Source": f"<m{n}@client.example>",
+            }
+            rows.append(NewRow("Requests", cells))
+            rows.append(NewRow("Log", {"When": received, "Request": rid, "What": "Captured"}))
+        google_tracker.write(Batch(rows=rows))
+
+    read: dict[int, list[int]] = {}
+    for archived in (0, 1500):
+        sheets_api.sheets = [Sheet(0, "Sheet1")]  # a new spreadsheet for each agency
+        google_tracker.init(TABS)
+        desk_with(archived)
+        state, box = StateDir(tmp_path / f"state-{archived}"), tmp_path / f"inbox-{archived}"
+        inbox = FolderMailbox(box)
+        run_cycle(google_tracker, inbox, NOW, state=state)  # the history moves out
+        run_cycle(google_tracker, inbox, NOW + timedelta(minutes=1), state=state)
+        box.mkdir(exist_ok=True)
+        read[archived] = []
+        for minute, new in ((3, 0), (5, 5)):
+            for n in range(new):
+                (box / f"{n}.eml").write_bytes(make_eml(9000 + n))
+            sheets_api.clear_calls()
+            run_cycle(google_tracker, inbox, NOW + timedelta(minutes=minute), state=state)
+            read[archived].append(sum(c.received for c in sheets_api.calls))
+    for quiet, long in zip(read[0], read[1500], strict=True):
+        assert long <= 1.2 * quiet, read
+    assert len(sheets_api.values("Archive 2026")) == 1 + 1500  # moved out, not lost

@@ -15,7 +15,7 @@ from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 from tests.fake_sheets import FakeSheets
-from tests.people import edit_tab
+from tests.people import edit_tab, set_setting
 from tests.week import CAL, fill_week
 
 MONDAY = datetime(2026, 11, 23, 10, 0)  # the Monday after the worked week
@@ -99,6 +99,8 @@ def test_google_adds_the_charts_once_and_a_cycle_stays_three_calls(
     google_tracker: Tracker, sheets_api: FakeSheets, tmp_path: Path
 ) -> None:
     week(google_tracker)
+    # R7 stays in the Archive tab (moving it out is tests/test_archive.py): charts here
+    set_setting(google_tracker, "Archive Location", "Tracker")
     inbox = FolderMailbox(tmp_path / "inbox")
     sheets_api.clear_calls()
     run_cycle(google_tracker, inbox, MONDAY)

@@ -64,30 +64,59 @@ def plan_archive(
         return [], []
     if archive is None or header_problems(archive, ARCHIVE):
         return [], []
-    today = now.date().isoformat()
-    if any(
-        r.get("what") == ARCHIVED
-        and cell_text(r.get("old")) == today
-        and not cell_text(r.get("new")).endswith(MORE)
-        for _x, r in log.records()
-    ):
-        return [], []
     cutoff = now - timedelta(days=days)
-    due = [
-        cell_text(rec.get("id"))
-        for _row, rec in requests.records()
-        if cell_text(rec.get("status")) in CLOSED
-        and isinstance(rec.get("closed"), datetime)
-        and rec["closed"] <= cutoff  # type: ignore[operator]
-        and cell_text(rec.get("id"))
-        and cell_text(rec.get("id")) not in keep
-    ]
-    if not due:
+    due = [rid for rid in _closed_by(requests, cutoff) if rid not in keep]
+    today = now.date().isoformat()
+    if not due or _archived_today(log, today):
         return [], []
     moves = [Move(REQUESTS.name, rid, ARCHIVE.name) for rid in due[:limit]]
     more = MORE if len(due) > limit else ""
     what = f"{counted(len(moves), 'request')} closed before {cutoff:%Y-%m-%d} moved to {where}"
     return moves, [_line(now, ARCHIVED, today, what + more)]
+
+
+def _closed_by(requests: Tab, cutoff: datetime) -> list[str]:
+    """The IDs of Done and Cancelled requests closed at `cutoff` or before."""
+    i, s, c = (requests.col(name) for name in ("ID", "Status", "Closed"))
+    if i is None or s is None or c is None:
+        return []
+    out = []
+    for row in requests.rows:
+        if max(i, s, c) >= len(row):
+            continue
+        closed, rid = row[c], cell_text(row[i])
+        if (
+            isinstance(closed, datetime)
+            and closed <= cutoff
+            and cell_text(row[s]) in CLOSED
+            and rid
+        ):
+            out.append(rid)
+    return out
+
+
+def _archived_today(log: Tab, today: str) -> bool:
+    """Whether today's archiving is done (an Archived line without "more next cycle")."""
+    w, o, n = (log.col(name) for name in ("What", "Old", "New"))
+    if w is None or o is None:
+        return False
+    for row in reversed(log.rows):  # today's line is near the end
+        if len(row) <= max(w, o) or row[w] != ARCHIVED or cell_text(row[o]) != today:
+            continue
+        if not (n is not None and n < len(row) and cell_text(row[n]).endswith(MORE)):
+            return True
+    return False
+
+
+def ever_archived(log: Tab | None) -> bool:
+    """Whether the Log says requests ever left the tracker (an Archived or History moved
+    line: those have no Request, so they stay in the tracker's Log)."""
+    j = log.col("What") if log is not None else None
+    return (
+        log is not None
+        and j is not None
+        and any(j < len(row) and row[j] in (ARCHIVED, HISTORY_MOVED) for row in log.rows)
+    )
 
 
 def _line(now: datetime, what: str, old: str, new: str) -> NewRow:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sheets_ops.model import Channel, is_blank
+from sheets_ops.model import CellValue, Channel, is_blank
 from sheets_ops.rules.directory import Account
 from sheets_ops.rules.message import plain_text
 from sheets_ops.rules.understand import Understanding
@@ -23,7 +23,25 @@ def fit(text: str, limit: int = CONTEXT_CHARS) -> str:
     )
 
 
-def context_for(u: Understanding, account: Account | None, requests: Tab) -> str:
+class ByClient:
+    """A tab's requests by Client, in sheet order, indexed on first use: one pass over the
+    rows a cycle, however many messages arrive (not one pass per message)."""
+
+    def __init__(self, requests: Tab) -> None:
+        self.requests = requests
+        self._index: dict[str, list[dict[str, CellValue]]] | None = None
+
+    def of(self, client: str) -> list[dict[str, CellValue]]:
+        if self._index is None:
+            self._index = {}
+            for _row, cells in self.requests.records():
+                name = str(cells.get("client") or "").strip()
+                if name:
+                    self._index.setdefault(name, []).append(cells)
+        return self._index.get(client, [])
+
+
+def context_for(u: Understanding, account: Account | None, requests: ByClient) -> str:
     """What the CSR needs at hand, in one cell: warnings first, the message last."""
     parts = []
     if u.unsure:  # first, where the eye lands: the cells intake guessed from weak evidence
@@ -50,7 +68,7 @@ def context_for(u: Understanding, account: Account | None, requests: Tab) -> str
     return fit("\n".join(parts))
 
 
-def account_lines(account: Account, requests: Tab) -> list[str]:
+def account_lines(account: Account, requests: ByClient) -> list[str]:
     """The client's standing instructions and policies, their last three requests and the
     last certificate holder named for them."""
     parts = []
@@ -60,9 +78,7 @@ def account_lines(account: Account, requests: Tab) -> list[str]:
         parts.append(f"Policies: {'; '.join(account.policies)}")
     recent: list[str] = []
     holder = ""
-    for _row, cells in reversed(list(requests.records())):
-        if str(cells.get("client") or "").strip() != account.name:
-            continue
+    for cells in reversed(requests.of(account.name)):
         if len(recent) < 3:
             when = cells.get("received")
             day = f" {when:%m/%d}" if isinstance(when, datetime) else ""

@@ -33,7 +33,7 @@ from sheets_ops.model import (
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules import forms
 from sheets_ops.rules.archive import Past
-from sheets_ops.rules.context import context_for, fit, thread_text
+from sheets_ops.rules.context import ByClient, context_for, fit, thread_text
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line
 from sheets_ops.rules.settings import Settings
@@ -125,10 +125,14 @@ class Ledger:
     old_rows: set[str]  # Sources an earlier version wrote: bare Message-IDs
     old_handled: set[str]  # the same for replies and ignored mail
     past: Past = field(default_factory=Past)  # the archived history, read only when asked
+    by_client: ByClient = field(init=False)
     row_of_source: dict[str, int] = field(default_factory=dict)
     created_row: dict[str, int] = field(default_factory=dict)
     context_now: dict[str, str] = field(default_factory=dict)
     _past_counted: bool = False
+
+    def __post_init__(self) -> None:
+        self.by_client = ByClient(self.requests)
 
     def taken(self, source: str, message_id: str) -> bool:
         """Whether a message is in the tracker already, or was and is archived."""
@@ -219,6 +223,10 @@ def plan_intake(
     """Decide what a batch of fetched messages, and new form responses, change in the
     tracker: rows people typed in first, then each message (parse, understand, thread),
     then the forms. `past`: what the archive outside the tracker holds."""
+    items = list(items)
+    form_tabs = forms.form_tabs(snapshot)
+    if not items and not form_tabs and not typed_in(requests):
+        return IntakePlan()  # a quiet cycle: nothing to take, nothing read for it
     zone = settings.zone
     directory = directory or directory_.from_snapshot(snapshot)
     ledger = ledger_for(snapshot, requests, directory, zone, now, past)
@@ -228,7 +236,7 @@ def plan_intake(
         u = read(plan, ledger, item, now)
         if u is not None:
             take(plan, ledger, u, item)
-    for tab in forms.form_tabs(snapshot):
+    for tab in form_tabs:
         for entry in forms.entries(tab, forms.column_map(settings.get("Form Columns")), zone):
             if not ledger.taken(entry.source, "") and entry.source not in ledger.row_of_source:
                 u, received = forms.understood(entry, directory, ledger.threads, zone, now)
@@ -321,7 +329,7 @@ def new_request(u: Understanding, rid: str, received: datetime, ledger: Ledger) 
         status=(Status.NEEDS_INFO if u.missing else Status.NEW).value,
         missing_info="; ".join(u.missing) or None,
         thread="1 message",
-        context=context_for(u, account, ledger.requests),
+        context=context_for(u, account, ledger.by_client),
         source=u.parsed.source,
     )
 
@@ -397,6 +405,15 @@ def follow_up(plan: IntakePlan, ledger: Ledger, u: Understanding, item: MailItem
     log_line(plan, ledger, rid, what, parsed.source, detail, after=new_row)
     ledger.threads.add_key(parsed.source, rid)
     ledger.threads.handled.add(parsed.source)
+
+
+def typed_in(requests: Tab) -> bool:
+    """Whether a person typed a row into Requests with no ID."""
+    j = requests.columns()["id"]
+    return any(
+        is_blank(row[j] if j < len(row) else None) and any(not is_blank(v) for v in row)
+        for row in requests.rows
+    )
 
 
 def adopt_typed_rows(plan: IntakePlan, ledger: Ledger) -> None:

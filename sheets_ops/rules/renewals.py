@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sheets_ops.model import BY_JOB, LOG, RENEWALS, CellValue, RenewalException, Stage
+from sheets_ops.model import (
+    BY_JOB,
+    LOG,
+    RENEWALS,
+    CellValue,
+    RenewalException,
+    Stage,
+    is_blank,
+)
 from sheets_ops.rules.directory import Directory, policy_key
 from sheets_ops.rules.exports import parse_date, same_value
 from sheets_ops.rules.history import ESCALATED
@@ -387,9 +395,11 @@ def review_renewals(
     now: datetime,
 ) -> RenewalReview:
     """Each cycle's changes to the Renewals tab, escalations and client reminders."""
+    result = RenewalReview()
+    if not any(any(not is_blank(v) for v in row) for row in renewals.rows):
+        return result  # no pipeline yet: the Log is not read for it
     pipeline = Pipeline.from_settings(settings)
     told = Told.from_log(log)
-    result = RenewalReview()
     for renewal in renewals_in(renewals):
         moves = review_renewal(renewal, pipeline, told, directory, team, today)
         for column, value, current, human in moves.cells:

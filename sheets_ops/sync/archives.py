@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sheets_ops.model import ARCHIVE, LOG, REQUESTS, CellValue, TabSpec
-from sheets_ops.rules.archive import IN_TRACKER, Facts, Past
+from sheets_ops.rules.archive import IN_TRACKER, Facts, Past, ever_archived
 from sheets_ops.sheet import (
     ADDED,
     PRESENT,
@@ -38,7 +39,11 @@ from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.tracker import Tracker
 from sheets_ops.sync.xlsx import XlsxTracker
 
+if TYPE_CHECKING:  # gspread loads only for a Google tracker
+    from sheets_ops.sync.google import GoogleTracker
+
 INDEX = "archive-index.json"
+GOOGLE_VOLUME = re.compile(r"^Archive (\d{4})$")
 VOLUME = re.compile(r"^Archive (\d{4})\.xlsx$")
 VOLUME_TABS: tuple[TabSpec, ...] = (replace(REQUESTS, name="Requests"), LOG)
 
@@ -46,33 +51,34 @@ Stamp = tuple[int, int]
 _CACHE: dict[Path, tuple[Stamp, Snapshot]] = {}  # workbook -> (its stamp, its values)
 
 
-class WorkbookArchive:
-    """A workbook a year in `folder`."""
+class Archive:
+    """What every archive does (the workbooks a year, the Google tabs a year): copy archived
+    requests in by year, answer from the index, join itself to the tracker for reports. A
+    kind of archive says where a year's volume is (`_volume`), makes one (`_create`), lists
+    them (`years`), reads them (`_values`) and stamps them (`_stamps`)."""
 
-    def __init__(
-        self,
-        folder: Path,
-        state: StateDir | None = None,
-        say: Callable[[str], None] | None = None,
-    ) -> None:
-        self.folder = folder
+    def __init__(self, state: StateDir | None, say: Callable[[str], None] | None) -> None:
         self.state = state
         self.say = say or (lambda _line: None)
 
     @property
     def name(self) -> str:
-        return str(self.folder / "Archive YYYY.xlsx")
+        return "the archive"
 
-    def path(self, year: int) -> Path:
-        return self.folder / f"Archive {year}.xlsx"
+    def years(self) -> list[int]:
+        raise NotImplementedError
 
-    def volumes(self) -> dict[int, Path]:
-        found = {}
-        with contextlib.suppress(OSError):
-            for p in self.folder.iterdir():
-                if m := VOLUME.match(p.name):
-                    found[int(m.group(1))] = p
-        return dict(sorted(found.items()))
+    def _volume(self, year: int) -> tuple[Tracker, str, str]:
+        """The tracker holding a year, and its Requests and Log tab names; made if missing."""
+        raise NotImplementedError
+
+    def _values(self, years: list[int]) -> dict[int, tuple[Tab | None, Tab | None]]:
+        """Each year's Requests and Log tabs as they are."""
+        raise NotImplementedError
+
+    def _stamps(self) -> dict[str, Stamp]:
+        """What says a volume changed since the index was written ({} when nothing can)."""
+        return {}
 
     # writing -----------------------------------------------------------------------------
 
@@ -102,18 +108,14 @@ class WorkbookArchive:
     def _add_year(
         self, year: int, rows: list[dict[str, CellValue]], lines: list[dict[str, CellValue]]
     ) -> set[str]:
-        volume = XlsxTracker(self.path(year), say=self.say)
-        if not volume.path.exists():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            volume.init(VOLUME_TABS)
-            self.say(f"created {volume.path}")
-        batch = Batch(rows=[NewRow("Requests", cells, dedupe="ID") for cells in rows])
+        volume, requests_tab, log_tab = self._volume(year)
+        batch = Batch(rows=[NewRow(requests_tab, cells, dedupe="ID") for cells in rows])
         at = {cell_text(r.get("ID")): i for i, r in enumerate(rows)}
         for cells in lines:  # with the request they belong to: written once, with it
-            batch.rows.append(NewRow("Log", cells, after=at[cell_text(cells.get("Request"))]))
+            batch.rows.append(NewRow(log_tab, cells, after=at[cell_text(cells.get("Request"))]))
         report = volume.write(batch)
         if report.skipped:
-            raise TrackerError(f"{volume.path}: {report.skipped[0]}; nothing left the tracker")
+            raise TrackerError(f"{volume.name}: {report.skipped[0]}; nothing left the tracker")
         outcomes = report.row_outcomes[: len(rows)]
         return {
             cell_text(cells.get("ID"))
@@ -123,8 +125,14 @@ class WorkbookArchive:
 
     # reading -----------------------------------------------------------------------------
 
-    def past(self) -> Past:
+    def empty(self, snapshot: Snapshot) -> bool:
+        """Whether nothing was ever archived here, known without reading the archive."""
+        return not self.years()
+
+    def past(self, snapshot: Snapshot) -> Past:
         """The highest ID and the Sources taken, read when a cycle first asks."""
+        if self.empty(snapshot):
+            return Past()
 
         def load() -> tuple[int, set[str]]:
             facts = self._index()
@@ -143,11 +151,9 @@ class WorkbookArchive:
         snapshot with an Archive and a Log tab, the way metrics read the tracker."""
         archive = Tab(ARCHIVE.name, [c.name for c in REQUESTS.columns + REQUESTS.optional])
         log = Tab(LOG.name, [c.name for c in LOG.columns])
-        for year, path in self.volumes().items():
-            if since is not None and year < since.year:
-                continue
-            values = _read(path)
-            for tab, into in ((values.tab("Requests"), archive), (values.tab("Log"), log)):
+        years = [y for y in self.years() if since is None or y >= since.year]
+        for requests_tab, log_tab in self._values(years).values():
+            for tab, into in ((requests_tab, archive), (log_tab, log)):
                 if tab is not None:
                     into.rows += _aligned(tab, into.header)
         return Snapshot({ARCHIVE.name: archive, LOG.name: log})
@@ -157,7 +163,7 @@ class WorkbookArchive:
         figures of a period reaching back to `since` read. An archived ID the tracker still
         holds (a copy not yet dropped) counts once, as the tracker has it. Read only when the
         archive reaches `since` (the index says); the snapshot as it is otherwise."""
-        if since is not None and not self.reaches(since):
+        if self.empty(snapshot) or (since is not None and not self.reaches(since)):
             return snapshot
         past = self.snapshot(since)
         held = {
@@ -192,8 +198,7 @@ class WorkbookArchive:
                         datetime.fromisoformat(latest) if latest else None,
                     )
         facts = Facts()
-        for path in self.volumes().values():
-            tab = _read(path).tab("Requests")
+        for tab, _log in self._values(self.years()).values():
             if tab is not None:
                 facts.add(dict(zip(tab.header, r, strict=False)) for r in tab.rows)
         self._save_index(facts)
@@ -218,6 +223,52 @@ class WorkbookArchive:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
+
+class WorkbookArchive(Archive):
+    """A workbook a year in `folder`: `Archive 2026.xlsx`, with its Requests and Log tabs."""
+
+    def __init__(
+        self,
+        folder: Path,
+        state: StateDir | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(state, say)
+        self.folder = folder
+
+    @property
+    def name(self) -> str:
+        return str(self.folder / "Archive YYYY.xlsx")
+
+    def path(self, year: int) -> Path:
+        return self.folder / f"Archive {year}.xlsx"
+
+    def volumes(self) -> dict[int, Path]:
+        found = {}
+        with contextlib.suppress(OSError):
+            for p in self.folder.iterdir():
+                if m := VOLUME.match(p.name):
+                    found[int(m.group(1))] = p
+        return dict(sorted(found.items()))
+
+    def years(self) -> list[int]:
+        return list(self.volumes())
+
+    def _volume(self, year: int) -> tuple[Tracker, str, str]:
+        volume = XlsxTracker(self.path(year), say=self.say)
+        if not volume.path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            volume.init(VOLUME_TABS)
+            self.say(f"created {volume.path}")
+        return volume, "Requests", "Log"
+
+    def _values(self, years: list[int]) -> dict[int, tuple[Tab | None, Tab | None]]:
+        out = {}
+        for year in years:
+            values = _read(self.path(year))
+            out[year] = (values.tab("Requests"), values.tab("Log"))
+        return out
+
     def _stamps(self) -> dict[str, Stamp]:
         out = {}
         for path in self.volumes().values():
@@ -226,15 +277,80 @@ class WorkbookArchive:
         return out
 
 
+class GoogleArchive(Archive):
+    """Two tabs a year, `Archive 2026` and `Archive 2026 Log`, in the tracker's spreadsheet
+    or in the one Archive Location names (shared with the job like the tracker). The cycle's
+    read asks for the contract's tabs by name, so these are never read but for a report
+    that reaches them, or once a day to copy requests in."""
+
+    def __init__(
+        self,
+        sheet: GoogleTracker,
+        state: StateDir | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(state, say)
+        self.sheet = sheet
+        self._years: list[int] | None = None  # asked of Google once a cycle at most
+
+    @property
+    def name(self) -> str:
+        return f"the Archive YYYY tabs of {self.sheet.name}"
+
+    def years(self) -> list[int]:
+        if self._years is None:
+            titles = self.sheet.titles()
+            self._years = sorted(
+                int(m.group(1)) for t in titles if (m := GOOGLE_VOLUME.match(t.strip()))
+            )
+        return self._years
+
+    def empty(self, snapshot: Snapshot) -> bool:
+        """Nothing was archived while the tracker's Log has no line saying so (those lines
+        stay in the tracker): known without asking Google for the spreadsheet's tabs."""
+        return not ever_archived(snapshot.tab(LOG.name))
+
+    def _specs(self, year: int) -> tuple[TabSpec, TabSpec]:
+        return (
+            replace(REQUESTS, name=f"Archive {year}"),
+            replace(LOG, name=f"Archive {year} Log"),
+        )
+
+    def _volume(self, year: int) -> tuple[Tracker, str, str]:
+        requests_spec, log_spec = self._specs(year)
+        if year not in self.years():
+            self.sheet.init([requests_spec, log_spec], dashboard=False)
+            self._years = None
+            self.say(f"created tabs {requests_spec.name} and {log_spec.name}")
+        return self.sheet, requests_spec.name, log_spec.name
+
+    def _values(self, years: list[int]) -> dict[int, tuple[Tab | None, Tab | None]]:
+        specs = [spec for year in years for spec in self._specs(year)]
+        tabs = self.sheet.read_tabs(specs)
+        return {
+            year: (tabs.get(f"Archive {year}"), tabs.get(f"Archive {year} Log")) for year in years
+        }
+
+
 def archive_for(
     tracker: Tracker,
     location: str,
     state: StateDir | None,
     say: Callable[[str], None] | None = None,
-) -> WorkbookArchive | None:
+) -> Archive | None:
     """Where archived requests go for this tracker and Settings → Archive Location: None for
-    the tracker's own Archive tab (`Tracker`, or a tracker that is not a workbook)."""
-    if not isinstance(tracker, XlsxTracker) or location.strip().lower() == IN_TRACKER:
+    the tracker's own Archive tab (`Tracker`, or a tracker in memory). On Google, blank is
+    the tracker's spreadsheet and anything else the key of another one."""
+    where = location.strip()
+    if where.lower() == IN_TRACKER:
+        return None
+    if tracker.identity.startswith("google:"):
+        from sheets_ops.sync.google import GoogleTracker
+
+        assert isinstance(tracker, GoogleTracker)
+        sheet = tracker if not where else GoogleTracker(tracker.http, where, tracker.account)
+        return GoogleArchive(sheet, state, say)
+    if not isinstance(tracker, XlsxTracker):
         return None
     folder = Path(location.strip()).expanduser() if location.strip() else tracker.path.parent
     if not folder.is_absolute():

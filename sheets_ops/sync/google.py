@@ -114,6 +114,13 @@ class _TooBig(Exception):
     """A chunk's request came out larger than MAX_REQUEST_BYTES."""
 
 
+READ = {  # values as they are: numbers unformatted, dates as serial numbers
+    "valueRenderOption": "UNFORMATTED_VALUE",
+    "dateTimeRenderOption": "SERIAL_NUMBER",
+    "majorDimension": "ROWS",
+}
+
+
 class GoogleTracker:
     chunk_bytes = CHUNK_BYTES  # per write request, an upper bound
     max_chunks = MAX_CHUNKS  # write requests a cycle
@@ -166,11 +173,7 @@ class GoogleTracker:
         return Snapshot(tabs)
 
     def _read(self, titles: list[str], keep: Callable[[str], bool]) -> dict[str, Tab]:
-        params = {
-            "valueRenderOption": "UNFORMATTED_VALUE",
-            "dateTimeRenderOption": "SERIAL_NUMBER",
-            "majorDimension": "ROWS",
-        }
+        params = READ
         try:
             answer = self.http.values_batch_get(
                 self.key, [quote_title(t) for t in titles], params=dict(params)
@@ -357,13 +360,37 @@ class GoogleTracker:
 
     # init --------------------------------------------------------------------------------
 
-    def init(self, tabs: Sequence[TabSpec]) -> list[str]:
+    def init(self, tabs: Sequence[TabSpec], *, dashboard: bool = True) -> list[str]:
+        """`dashboard`: add the Dashboard tab when it is missing (not in an archive)."""
         try:
-            return self._init(tabs)
+            return self._init(tabs, dashboard)
         except (APIError, requests.RequestException) as e:
             raise self._error(e) from e
 
-    def _init(self, tabs: Sequence[TabSpec]) -> list[str]:
+    def titles(self) -> list[str]:
+        """The names of the spreadsheet's tabs, in one call."""
+        try:
+            return self._titles()
+        except (APIError, requests.RequestException) as e:
+            raise self._error(e) from e
+
+    def read_tabs(self, specs: Sequence[TabSpec]) -> dict[str, Tab]:
+        """Tabs outside the contract (an archive's), by their own specs, in one call."""
+        if not specs:
+            return {}
+        try:
+            answer = self.http.values_batch_get(
+                self.key, [quote_title(s.name) for s in specs], params=dict(READ)
+            )
+        except (APIError, requests.RequestException) as e:
+            raise self._error(e) from e
+        ranges = answer.get("valueRanges", [])
+        return {
+            spec.name: tab_from_values(spec.name, vr.get("values", []), spec)
+            for spec, vr in zip(specs, ranges, strict=False)
+        }
+
+    def _init(self, tabs: Sequence[TabSpec], dashboard: bool = True) -> list[str]:
         meta = self.http.fetch_sheet_metadata(
             self.key,
             params={"fields": "sheets(properties,conditionalFormats,basicFilter,protectedRanges)"},
@@ -394,7 +421,7 @@ class GoogleTracker:
                 values = top.get(normalize_header(sheet["properties"]["title"]), [])
                 fresh = False
             requests_ += layout(spec, sheet, values, fresh, done)
-        if normalize_header(DASHBOARD) not in sheets:
+        if dashboard and normalize_header(DASHBOARD) not in sheets:
             requests_ += new_grid_tab(DASHBOARD, next_id)
             done.append(f"created tab {DASHBOARD}")
         self.http.batch_update(self.key, {"requests": requests_})

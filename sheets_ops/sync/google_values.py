@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sheets_ops.model import CellValue, is_blank
+from sheets_ops.model import CellValue, TabSpec, is_blank
 from sheets_ops.sheet import Batch, Tab, normalize_header, spec_for
 from sheets_ops.sync.google_layout import VALUE_FIELDS, cell_data, from_serial, new_grid_tab
 from sheets_ops.sync.tracker import TabPlan, runs
@@ -40,11 +40,12 @@ class View:
         return self.tabs.get(normalize_header(name))
 
 
-def tab_from_values(title: str, values: list[list[Any]]) -> Tab:
+def tab_from_values(title: str, values: list[list[Any]], spec: TabSpec | None = None) -> Tab:
+    """A tab from what Google answers; dates by the columns `spec` (or the contract) names."""
     header = [str(h).strip() for h in values[0]] if values else []
     while header and not header[-1]:
         header.pop()
-    spec = spec_for(title)
+    spec = spec or spec_for(title)
     kinds: dict[int, str] = {}
     if spec is not None:
         index = {normalize_header(h): j for j, h in enumerate(header)}

@@ -31,14 +31,15 @@ class StateDir:
     def save_seen(self, seen: Mapping[str, Mapping[str, str]]) -> None:
         """The cycle finished: its view of people's cells replaces the last one."""
         self._save(SEEN, seen)
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(FileNotFoundError):
             (self.folder / WRITTEN).unlink()
 
     def save_written(self, cells: Mapping[str, Mapping[str, str]]) -> None:
         """What the job is about to write into people's columns: kept until `save_seen`, so a
         cycle that dies after its write landed does not leave the next one taking the job's
-        own values for a person's edits."""
-        self._save(WRITTEN, cells)
+        own values for a person's edits. Nothing to keep when the job writes none."""
+        if cells or (self.folder / WRITTEN).exists():
+            self._save(WRITTEN, cells)
 
     def load_written(self) -> dict[str, dict[str, str]]:
         """The job's writes of a cycle that did not finish; empty when the last one did."""
@@ -60,9 +61,13 @@ class StateDir:
     def _save(self, name: str, data: Mapping[str, Mapping[str, str]]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / name
+        text = json.dumps(data, ensure_ascii=False)
+        with contextlib.suppress(OSError):
+            if target.read_text("utf-8") == text:
+                return  # as it is already: a quiet cycle writes nothing here either
         tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
         try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+            tmp.write_text(text, "utf-8")
             os.replace(tmp, target)
         finally:
             with contextlib.suppress(OSError):

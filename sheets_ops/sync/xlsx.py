@@ -104,7 +104,10 @@ class XlsxTracker:
         try:
             book = CalamineWorkbook.from_path(str(self.path))
             return Snapshot(
-                {name: tab_from_rows(name, _calamine_rows(book, name)) for name in book.sheet_names}
+                {
+                    name: tab_from_rows(name, _calamine_rows(book, name), converted=True)
+                    for name in book.sheet_names
+                }
             )
         except (CalamineError, zipfile.BadZipFile, OSError, ValueError) as e:
             raise self._unreadable(e) from e
@@ -226,17 +229,19 @@ def _calamine_rows(book: CalamineWorkbook, name: str) -> Iterator[list[object]]:
     """A sheet's rows from A1 as openpyxl gives them: None for an empty cell, whole numbers
     as int, a date cell as a datetime at midnight (the values every rule was written for)."""
     for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
-        yield [_as_openpyxl(v) for v in row]
+        yield [v if type(v) is str and v else _as_openpyxl(v) for v in row]  # text: as it is
 
 
 def _as_openpyxl(value: object) -> object:
     if value == "":
         return None
-    if isinstance(value, float) and value.is_integer():
+    if type(value) is float and value.is_integer():
         return int(value)
-    if isinstance(value, date) and not isinstance(value, datetime):
+    if type(value) is date:
         return datetime(value.year, value.month, value.day)
-    return value
+    if isinstance(value, str | int | float | bool | datetime):
+        return value
+    return str(value)  # a time of day, a duration: as openpyxl's reading gives them
 
 
 TMP_SUFFIX = ".sheets-ops-tmp"

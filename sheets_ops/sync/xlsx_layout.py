@@ -89,22 +89,31 @@ def put(cell: Cell | MergedCell, value: CellValue, wrap: bool = False) -> None:
         cell.number_format = "yyyy-mm-dd"
 
 
+_CELL_TYPES = frozenset({type(None), str, int, float, bool, datetime, date})
+
+
 def cell_value(value: object) -> CellValue:
     """What openpyxl read, as one of the types a tracker cell holds."""
-    if value is None or isinstance(value, str | int | float | bool | datetime | date):
-        return value
+    if type(value) in _CELL_TYPES:
+        return value  # type: ignore[return-value]
     if isinstance(value, Decimal):
         return float(value)
     return str(value)  # rich text, a time of day, a duration, an array formula
 
 
-def tab_from_rows(title: str, rows: Iterable[Sequence[object]]) -> Tab:
+def tab_from_rows(title: str, rows: Iterable[Sequence[object]], *, converted: bool = False) -> Tab:
+    """A tab from its rows, row 1 the header. `converted`: the values are tracker cell
+    values already (the fast reader's), so they are not looked at one by one again."""
     it = iter(rows)
     first = next(it, ())
     header = ["" if v is None else str(v).strip() for v in first]
     while header and not header[-1]:
         header.pop()
-    values: list[list[CellValue]] = [[cell_value(v) for v in r] for r in it]
+    values: list[list[CellValue]] = (
+        list(it)  # type: ignore[arg-type]
+        if converted
+        else [[cell_value(v) for v in r] for r in it]
+    )
     tab = Tab(title, header, values)
     while tab.rows and all(is_blank(v) for v in tab.rows[-1]):
         tab.rows.pop()
