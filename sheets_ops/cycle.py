@@ -238,7 +238,8 @@ def run_cycle(
     if dashboard.due(snapshot, wall):
         since = dashboard.reaches_back(wall)
         figures = archive.joined(snapshot, since) if archive is not None else snapshot
-        result.batch.grids[DASHBOARD] = dashboard.grid(figures, settings.calendar, wall)
+        where = archive.name if archive is not None else ""
+        result.batch.grids[DASHBOARD] = dashboard.grid(figures, settings.calendar, wall, where)
     _write(tracker, result, plans, state, say)  # 5
     _acknowledge(mailbox, result)  # 6
     if outbox is not None:  # 7, second half

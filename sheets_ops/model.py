@@ -472,7 +472,8 @@ HEALTH = TabSpec(
 
 ARCHIVE = TabSpec(
     "Archive",
-    "Done and Cancelled requests moved out of Requests after Archive After Days",
+    "Done and Cancelled requests after Archive After Days, when Archive Location is Tracker "
+    "(otherwise they leave for the archive outside the tracker; the Dashboard says where)",
     REQUESTS.columns,
     key="ID",
     optional=REQUESTS.optional,

@@ -47,8 +47,11 @@ def reaches_back(now: datetime) -> datetime:
     return week_before(now)[0]
 
 
-def grid(snapshot: Snapshot, calendar: Calendar, now: datetime) -> list[list[CellValue]]:
-    """The whole tab, DASHBOARD_ROWS x DASHBOARD_COLUMNS, as of `now` (agency wall clock)."""
+def grid(
+    snapshot: Snapshot, calendar: Calendar, now: datetime, archive: str = ""
+) -> list[list[CellValue]]:
+    """The whole tab, DASHBOARD_ROWS x DASHBOARD_COLUMNS, as of `now` (agency wall clock).
+    `archive`: where archived requests are kept, when outside the tracker (cell C2)."""
     last_start, monday = week_before(now)
     this = compute(snapshot, calendar, monday, now)
     report = Report(this, compute(snapshot, calendar, last_start, monday))
@@ -59,7 +62,7 @@ def grid(snapshot: Snapshot, calendar: Calendar, now: datetime) -> list[list[Cel
             rows[row - 1][j] = value
 
     put(1, "Service desk", "written by sheets-ops; edits here are replaced")
-    put(2, "Updated", now.strftime(STAMP))
+    put(2, "Updated", now.strftime(STAMP), f"Archived requests: {archive}" if archive else None)
     put(3, "Figure", "This week so far", "Last week")
     for k, (what, a, b) in enumerate(figures(report)):  # rows 4 to 14
         put(4 + k, what, a, b)

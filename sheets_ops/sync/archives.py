@@ -235,9 +235,12 @@ class WorkbookArchive(Archive):
     ) -> None:
         super().__init__(state, say)
         self.folder = folder
+        self.beside = False  # the tracker's own folder: said so rather than by its path
 
     @property
     def name(self) -> str:
+        if self.beside:
+            return "Archive YYYY.xlsx, beside the tracker (a workbook a year)"
         return str(self.folder / "Archive YYYY.xlsx")
 
     def path(self, year: int) -> Path:
@@ -352,10 +355,12 @@ def archive_for(
         return GoogleArchive(sheet, state, say)
     if not isinstance(tracker, XlsxTracker):
         return None
-    folder = Path(location.strip()).expanduser() if location.strip() else tracker.path.parent
+    folder = Path(where).expanduser() if where else tracker.path.parent
     if not folder.is_absolute():
         folder = tracker.path.parent / folder
-    return WorkbookArchive(folder, state, say)
+    archive = WorkbookArchive(folder, state, say)
+    archive.beside = folder.resolve() == tracker.path.parent.resolve()
+    return archive
 
 
 def _year(cells: dict[str, CellValue]) -> int:
