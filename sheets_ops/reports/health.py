@@ -18,6 +18,9 @@ from sheets_ops.sheet import (
     header_problems,
 )
 
+# Values that move on their own (each `run --once` is a new process, so "Running since"
+# is new every time): refreshed with the quarter hour, not a reason to write.
+CLOCK_LIKE = frozenset({"Last good cycle", "Cycles since start", "Running since"})
 HEALTH_EVERY = timedelta(minutes=15)  # how stale "Last good cycle" may get when nothing changes
 AGING_REFRESHED = "Aging refreshed"  # a Health key: when Age (h) and Idle (h) were last written
 PROBLEMS_SHOWN = 30  # Problem lines on the Health tab; doctor lists them all
@@ -51,11 +54,7 @@ def health_writes(snapshot: Snapshot, values: Mapping[str, CellValue], busy: boo
         or not isinstance(now, datetime)
         or (now.replace(tzinfo=None) - last >= HEALTH_EVERY)
     )
-    changed = any(
-        held(k, v) != cell_text(v)
-        for k, v in values.items()
-        if k not in ("Last good cycle", "Cycles since start")
-    )
+    changed = any(held(k, v) != cell_text(v) for k, v in values.items() if k not in CLOCK_LIKE)
     batch = Batch()
     if not (busy or stale or changed):
         return batch

@@ -52,6 +52,17 @@ class Threads:
     by_message: dict[str, str] = field(default_factory=dict)  # message key -> request ID
     requests: dict[str, Known] = field(default_factory=dict)
     handled: set[str] = field(default_factory=set)  # keys of replies and ignored mail, logged
+    # open requests by (client, kind), in sheet order: what a message may follow up on,
+    # found without a walk over every request for each message
+    _open: dict[tuple[str, str], list[Known]] | None = field(default=None, repr=False)
+
+    def open_for(self, client: str, kind: str) -> list[Known]:
+        if self._open is None:
+            self._open = {}
+            for known in self.requests.values():
+                if known.open and known.client:
+                    self._open.setdefault((known.client, known.kind), []).append(known)
+        return self._open.get((client, kind), [])
 
     @classmethod
     def from_snapshot(cls, snapshot: Snapshot) -> Threads:
@@ -102,9 +113,7 @@ class Threads:
                 return self.by_message[key], "In-Reply-To/References"
         if not ask.client or ask.received is None:
             return "", ""
-        for known in reversed(list(self.requests.values())):
-            if not (known.open and known.client == ask.client and known.kind == ask.kind):
-                continue
+        for known in reversed(self.open_for(ask.client, ask.kind)):
             if known.received is None or not (
                 timedelta(0) <= ask.received - known.received <= timedelta(days=THREAD_DAYS)
             ):
@@ -118,7 +127,12 @@ class Threads:
         return "", ""
 
     def add(self, known: Known, key: str) -> None:
+        replaced = known.id in self.requests
         self.requests[known.id] = known
+        if replaced:
+            self._open = None  # built again in sheet order when next asked
+        elif self._open is not None and known.open and known.client:
+            self._open.setdefault((known.client, known.kind), []).append(known)
         self.add_key(key, known.id)
 
     def add_key(self, key: str, request_id: str) -> None:
