@@ -91,6 +91,16 @@ class Item:
     link: str = ""
 
 
+def _columns(tab: Tab | None, *names: str) -> list[tuple[CellValue, ...]]:
+    """Two or more columns of a tab, row by row (blank where a row is short)."""
+    if tab is None:
+        return []
+    where = [tab.col(n) for n in names]
+    return [
+        tuple(row[j] if j is not None and j < len(row) else None for j in where) for row in tab.rows
+    ]
+
+
 @dataclass
 class Mailer:
     """What every email needs: the team, the sender, the clock."""
@@ -283,17 +293,17 @@ class Mailer:
         It holds what the Log recorded after the previous digest, up to the slot (or `until`,
         for a preview)."""
         slot = self.slot(self.settings.get("digest times", ""))
-        records = [rec for _r, rec in log.records()] if log is not None else []
         if slot is None:
             return []
         stamp = f"{slot:%Y-%m-%d %H:%M}"
         sent = sorted(
             when
-            for r in records
-            if r.get("what") == DIGEST_SENT and (when := _when(cell_text(r.get("old"))))
+            for what, old in _columns(log, "What", "Old")
+            if what == DIGEST_SENT and (when := _when(cell_text(old)))
         )
         if stamp in {f"{s:%Y-%m-%d %H:%M}" for s in sent}:
-            return []
+            return []  # went out already: the Log is not read any further
+        records = [rec for _r, rec in log.records()] if log is not None else []
         since = max([s for s in sent if s < slot], default=slot - timedelta(days=7))
         by_person: dict[str, dict[tuple[str, str], Item]] = {}
         for r in records:

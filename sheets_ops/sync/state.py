@@ -16,6 +16,7 @@ WRITTEN = "written.json"  # what a cycle was about to write into them, until it 
 class StateDir:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
+        self._seen: dict[str, dict[str, str]] | None = None  # as loaded, to save only changes
 
     def load_seen(self) -> dict[str, dict[str, str]] | None:
         """What people's cells held after the last good cycle; None when unknown."""
@@ -23,14 +24,18 @@ class StateDir:
         if seen is None:
             return None
         # An earlier version kept a date cell read back as midnight ("2026-12-03 00:00").
-        return {
+        self._seen = {
             rid: {c: v.removesuffix(" 00:00") for c, v in cells.items()}
             for rid, cells in seen.items()
         }
+        return {rid: dict(cells) for rid, cells in self._seen.items()}
 
     def save_seen(self, seen: Mapping[str, Mapping[str, str]]) -> None:
-        """The cycle finished: its view of people's cells replaces the last one."""
-        self._save(SEEN, seen)
+        """The cycle finished: its view of people's cells replaces the last one (a quiet
+        cycle's is the one it loaded: nothing is written)."""
+        if self._seen is None or seen != self._seen:
+            self._save(SEEN, seen)
+            self._seen = {rid: dict(cells) for rid, cells in seen.items()}
         with contextlib.suppress(FileNotFoundError):
             (self.folder / WRITTEN).unlink()
 
