@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.intake_accuracy --quiet tests/corpus
 	$(BIN)/python -m benchmarks.rules_speed
 	$(BIN)/python -m benchmarks.renewals_import
+	$(BIN)/python -m benchmarks.intake_scaling
+	$(BIN)/python -m benchmarks.google_history
+	$(BIN)/python -m benchmarks.cycle_scaling  # the longest: 100,000 archived requests
 	$(BIN)/python -m benchmarks.metrics_speed
 	$(BIN)/python -m benchmarks.hostile_intake
 	$(BIN)/python -m benchmarks.google_catch_up
