@@ -181,6 +181,7 @@ def floor(code: str, path: Path) -> tuple[float, float]:
 
 COUNT_ARCHIVE_TAB = """
 import sys
+from python_calamine import CalamineWorkbook
 book = CalamineWorkbook.from_path(sys.argv[1])
 print(len(book.get_sheet_by_name("Archive").to_python(skip_empty_area=False)) - 1)
 """
