@@ -28,6 +28,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -196,6 +197,12 @@ def archive_tab_rows(path: Path) -> int:
     return int(out.stdout.decode().split()[-1])
 
 
+def least(runs: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """The fastest of several runs, and the largest peak memory among them."""
+    done = list(runs)
+    return min(t for t, _m in done), max(m for _t, m in done)
+
+
 def size_of(folder: Path) -> str:
     files = sorted(folder.glob("*.xlsx"))  # the tracker, then its archives
     return " + ".join(f"{f.stat().st_size / 2**20:.1f}" for f in files) + " MiB"
@@ -224,11 +231,16 @@ def measure(archived: int, open_n: int, single: bool) -> None:
             at += timedelta(minutes=1)
             if single or not archive_tab_rows(path):
                 break
-        idle, idle_mem = cycle(folder, at + timedelta(minutes=2))
-        for n in range(NEW_MESSAGES):
-            (folder / "inbox" / f"{n:03d}.eml").write_bytes(message(n))
-        mail, mail_mem = cycle(folder, at + timedelta(minutes=4))
-        read, _read_mem = floor(FLOOR_READ, path)
+        # the least of three runs each: one run on a busy machine says little
+        idle, idle_mem = least(cycle(folder, at + timedelta(minutes=2 + k)) for k in range(3))
+        runs = []
+        for k in range(3):
+            for n in range(NEW_MESSAGES):
+                m = k * NEW_MESSAGES + n
+                (folder / "inbox" / f"{m:04d}.eml").write_bytes(message(m))
+            runs.append(cycle(folder, at + timedelta(minutes=6 + k)))
+        mail, mail_mem = least(runs)
+        read, _read_mem = least(floor(FLOOR_READ, path) for _ in range(3))
         save, _save_mem = floor(FLOOR_SAVE, path)
         label = f"{archived:>7,} {'in Requests' if single else 'archived':<11}"
         print(

@@ -259,9 +259,10 @@ def _copy_out(archive: Archive, out: Leaving, say: Callable[[str], None]) -> tup
     except TrackerError as e:
         say(f"archive: {e}; nothing left the tracker, the next cycle tries again")
         return Batch(), 0
-    for line in out.record if kept else []:
+    record = out.recorded(kept)
+    for line in record:
         say(f"{line.cells['What']}: {line.cells['New']}")
-    return Batch(rows=out.record if kept else [], drops=out.drops(kept)), len(kept)
+    return Batch(rows=record, drops=out.drops(kept)), len(kept)
 
 
 def _write(

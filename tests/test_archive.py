@@ -256,3 +256,47 @@ def test_on_google_a_cycle_reads_as_much_with_a_long_history_as_with_none(
     for quiet, long in zip(read[0], read[1500], strict=True):
         assert long <= 1.2 * quiet, read
     assert len(sheets_api.values("Archive 2026")) == 1 + 1500  # moved out, not lost
+
+
+def test_on_google_a_copy_too_big_for_one_cycle_goes_over_several_and_loses_no_line(
+    google_tracker: GoogleTracker, sheets_api: FakeSheets, tmp_path: Path
+) -> None:
+    """Google takes a big write a few requests a cycle: a request leaves the tracker only
+    once its row and every one of its Log lines are in the archive."""
+    rows = []
+    for n in range(1, 241):
+        rid, received = f"REQ-{n:06d}", NOW - timedelta(days=50, hours=n)
+        rows.append(
+            NewRow(
+                "Requests",
+                {
+                    "ID": rid,
+                    "Received": received,
+                    "Summary": f"a billing question about invoice {n} " * 3,
+                    "Type": "Billing",
+                    "Status": "Done",
+                    "Closed": received + timedelta(hours=4),
+                    "Source": f"<m{n}@client.example>",
+                },
+            )
+        )
+        for what in ("Captured", "First response", "sheet edit: Status"):
+            rows.append(NewRow("Log", {"When": received, "Request": rid, "What": what}))
+    google_tracker.write(Batch(rows=rows))
+    google_tracker.chunk_bytes, google_tracker.max_chunks = 40_000, 2  # a few rows a request
+    state, inbox = StateDir(tmp_path / "state"), FolderMailbox(tmp_path / "inbox")
+    cycles = 0
+    while len(sheets_api.values("Requests")) > 1:
+        assert cycles < 30, "the copy does not end"
+        run_cycle(google_tracker, inbox, NOW + timedelta(minutes=cycles), state=state)
+        cycles += 1
+        requests_left = {r[0] for r in sheets_api.values("Requests")[1:]}
+        archived = {r[0] for r in sheets_api.values("Archive 2026")[1:]}
+        lines = [r for r in sheets_api.values("Log")[1:] if str(r[1]).startswith("REQ-")]
+        copied = sheets_api.values("Archive 2026 Log")[1:]
+        for rid in archived - requests_left:  # gone from the tracker: whole in the archive
+            assert sum(1 for r in copied if r[1] == rid) == 3, rid
+        assert len({(r[1], r[2]) for r in lines} | {(r[1], r[2]) for r in copied}) == 720
+    assert cycles > 2  # it did take several
+    assert len(sheets_api.values("Archive 2026")) == 241
+    assert len(sheets_api.values("Archive 2026 Log")) == 721  # every line once

@@ -18,7 +18,7 @@ with 50,000 closed requests is bounded too; the next cycles go on until none is 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Container, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sheets_ops.model import ARCHIVE, BY_JOB, LOG, REQUESTS, CellValue, parse_id
@@ -136,6 +136,20 @@ class Leaving:
 
     def __bool__(self) -> bool:
         return bool(self.requests)
+
+    def recorded(self, kept: Collection[str]) -> list[NewRow]:
+        """The Log lines saying what moved; "more next cycle" when the archive took only
+        part (a big copy to Google goes over several cycles), so the next cycle goes on."""
+        if not kept:
+            return []
+        if len(set(kept)) >= len(self.from_requests | self.from_archive_tab):
+            return list(self.record)
+        return [
+            replace(r, cells={**r.cells, "New": f"{cell_text(r.cells.get('New'))}{MORE}"})
+            if not cell_text(r.cells.get("New")).endswith(MORE)
+            else r
+            for r in self.record
+        ]
 
     def drops(self, kept: Collection[str]) -> list[Drop]:
         """Deleting from the tracker what the archive now holds (`kept`), and nothing else:

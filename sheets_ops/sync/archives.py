@@ -13,6 +13,7 @@ workbooks on demand with python-calamine, cached by modification time.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -80,6 +81,12 @@ class Archive:
         """What says a volume changed since the index was written ({} when nothing can)."""
         return {}
 
+    def _fitting(
+        self, requests: Sequence[dict[str, CellValue]], log: Sequence[dict[str, CellValue]]
+    ) -> Sequence[dict[str, CellValue]]:
+        """The requests one copy takes (all of them, unless a kind of archive says less)."""
+        return requests
+
     # writing -----------------------------------------------------------------------------
 
     def add(
@@ -87,6 +94,7 @@ class Archive:
     ) -> set[str]:
         """Copy archived requests and their Log lines in; the IDs the archive now holds (added
         now, or there already from a copy that was not followed by its drop)."""
+        requests = self._fitting(requests, log)
         before = self._index() if requests else None
         by_year: dict[int, list[dict[str, CellValue]]] = {}
         year_of: dict[str, int] = {}
@@ -110,18 +118,20 @@ class Archive:
     ) -> set[str]:
         volume, requests_tab, log_tab = self._volume(year)
         batch = Batch(rows=[NewRow(requests_tab, cells, dedupe="ID") for cells in rows])
-        at = {cell_text(r.get("ID")): i for i, r in enumerate(rows)}
-        for cells in lines:  # with the request they belong to: written once, with it
-            batch.rows.append(NewRow(log_tab, cells, after=at[cell_text(cells.get("Request"))]))
-        report = volume.write(batch)
+        keyed = archive_keys(lines)
+        batch.rows += [NewRow(log_tab, cells, dedupe="Key") for cells in keyed]
+        report = volume.write(batch)  # Google may write a big copy over several cycles
         if report.skipped:
             raise TrackerError(f"{volume.name}: {report.skipped[0]}; nothing left the tracker")
-        outcomes = report.row_outcomes[: len(rows)]
-        return {
-            cell_text(cells.get("ID"))
-            for cells, outcome in zip(rows, outcomes, strict=True)
-            if outcome in (ADDED, PRESENT)
+        landed = {ADDED, PRESENT}
+        outcomes = report.row_outcomes
+        whole = {
+            cell_text(c.get("ID")) for c, o in zip(rows, outcomes, strict=False) if o in landed
         }
+        for cells, outcome in zip(keyed, outcomes[len(rows) :], strict=True):
+            if outcome not in landed:  # a Log line not there yet: its request stays too
+                whole.discard(cell_text(cells.get("Request")))
+        return whole
 
     # reading -----------------------------------------------------------------------------
 
@@ -308,6 +318,26 @@ class GoogleArchive(Archive):
             )
         return self._years
 
+    def _fitting(
+        self, requests: Sequence[dict[str, CellValue]], log: Sequence[dict[str, CellValue]]
+    ) -> Sequence[dict[str, CellValue]]:
+        """As many requests, whole with their Log lines, as one cycle's writes carry (half
+        of `max_chunks` requests of `chunk_bytes`): the rest leave in the next cycles."""
+        budget = self.sheet.chunk_bytes * self.sheet.max_chunks // 2
+        lines: dict[str, int] = {}
+        for cells in log:
+            rid = cell_text(cells.get("Request"))
+            lines[rid] = lines.get(rid, 0) + _size(cells)
+        taken: list[dict[str, CellValue]] = []
+        spent = 0
+        for cells in requests:
+            cost = _size(cells) + lines.get(cell_text(cells.get("ID")), 0)
+            if taken and spent + cost > budget:
+                break
+            taken.append(cells)
+            spent += cost
+        return taken
+
     def empty(self, snapshot: Snapshot) -> bool:
         """Nothing was archived while the tracker's Log has no line saying so (those lines
         stay in the tracker): known without asking Google for the spreadsheet's tabs."""
@@ -361,6 +391,28 @@ def archive_for(
     archive = WorkbookArchive(folder, state, say)
     archive.beside = folder.resolve() == tracker.path.parent.resolve()
     return archive
+
+
+def archive_keys(lines: Sequence[dict[str, CellValue]]) -> list[dict[str, CellValue]]:
+    """Archived Log lines, each with a Key that names it (its own, or one made of what it
+    says and its place among lines that say the same), so a copy made again, whole or in
+    part, adds each line once."""
+    seen: dict[str, int] = {}
+    out = []
+    for cells in lines:
+        key = cell_text(cells.get("Key"))
+        if not key:
+            said = "|".join(cell_text(cells.get(c)) for c in ("When", "Request", "What", "Old"))
+            digest = hashlib.sha1((said + "|" + cell_text(cells.get("New"))).encode()).hexdigest()
+            seen[digest] = seen.get(digest, 0) + 1
+            key = f"archived {digest[:16]}.{seen[digest]}"
+        out.append({**cells, "Key": key})
+    return out
+
+
+def _size(cells: dict[str, CellValue]) -> int:
+    """About what a row costs in a write request (as `sync/chunks.py` counts it)."""
+    return 32 + sum(96 + 2 * len(cell_text(v)) for v in cells.values() if v is not None)
 
 
 def _year(cells: dict[str, CellValue]) -> int:
