@@ -244,7 +244,8 @@ def measure(archived: int, open_n: int, single: bool) -> None:
         save, _save_mem = floor(FLOOR_SAVE, path)
         label = f"{archived:>7,} {'in Requests' if single else 'archived':<11}"
         print(
-            f"{label} moving out {first:6.1f} s in {cycles} cycles, {first_mem:4.0f} MiB | "
+            f"{label} {'first cycle' if single else 'moving out'} {first:6.1f} s in {cycles} "
+            f"cycles, {first_mem:4.0f} MiB | "
             f"idle {idle:5.2f} s "
             f"{idle_mem:4.0f} MiB | 50 new {mail:5.2f} s {mail_mem:4.0f} MiB | "
             f"floor: calamine read {read:4.2f} s, openpyxl load+save {save:5.2f} s | "
