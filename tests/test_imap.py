@@ -101,6 +101,19 @@ def test_new_mail_is_captured_and_set_aside_only_once_saved(
     assert run_cycle(sheet, mailbox, NOW).new == 0
 
 
+def test_mail_that_came_between_a_cycle_and_the_wait_ends_the_wait_at_once(
+    imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
+) -> None:
+    """IDLE only tells of mail that comes while it waits: a message delivered after the
+    cycle listed the folder, and before the wait began, must not wait for the timeout."""
+    run_cycle(sheet, mailbox, NOW)  # the folder listed, empty
+    deliver(imap, folder, make_eml(1))
+    started = time.monotonic()
+    assert mailbox.wait(20.0) is True
+    assert time.monotonic() - started < 5
+    assert run_cycle(sheet, mailbox, NOW).new == 1
+
+
 def test_a_crash_between_the_tracker_write_and_the_acknowledgement_duplicates_nothing(
     imap: ImapServer, folder: str, mailbox: ImapMailbox, sheet: XlsxTracker
 ) -> None:

@@ -84,6 +84,7 @@ class ImapMailbox:
         self.user, self.password, self.timeout = user, password, timeout
         self._box: BaseMailBox | None = None
         self._validity: int | None = None
+        self._listed: set[str] = set()  # the UIDs the last listing saw
 
     @property
     def name(self) -> str:
@@ -140,7 +141,9 @@ class ImapMailbox:
             try:
                 status = box.folder.status(self.folder, ["UIDVALIDITY"])
                 self._validity = int(status["UIDVALIDITY"])
-                return box, list(box.uids("UNDELETED"))  # mail someone deleted is no request
+                uids = list(box.uids("UNDELETED"))  # mail someone deleted is no request
+                self._listed = set(uids)
+                return box, uids
             except _CONNECTION as e:
                 self.close()
                 if fresh or attempt == 2:
@@ -237,7 +240,12 @@ class ImapMailbox:
         """Block until the server says something changed (IMAP IDLE) or `timeout` passes;
         True when there may be new mail."""
         try:
-            return bool(self.box().idle.wait(timeout=timeout))
+            box = self.box()
+            # Mail that came between the last listing and now raises no IDLE event: look first.
+            box.client.noop()  # the session learns of mail other sessions added
+            if set(box.uids("UNDELETED")) - self._listed:
+                return True
+            return bool(box.idle.wait(timeout=timeout))
         except (MailboxError, *_CONNECTION):
             self.close()  # a dropped connection: the next fetch reconnects...
             time.sleep(min(timeout, RECONNECT_PAUSE))  # ...after a pause, not in a tight loop
