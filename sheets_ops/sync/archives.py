@@ -242,10 +242,12 @@ class WorkbookArchive(Archive):
         folder: Path,
         state: StateDir | None = None,
         say: Callable[[str], None] | None = None,
+        *,
+        beside: bool = False,  # the tracker's own folder: said so rather than by its path
     ) -> None:
         super().__init__(state, say)
         self.folder = folder
-        self.beside = False  # the tracker's own folder: said so rather than by its path
+        self.beside = beside
 
     @property
     def name(self) -> str:
@@ -388,9 +390,8 @@ def archive_for(
     folder = Path(where).expanduser() if where else tracker.path.parent
     if not folder.is_absolute():
         folder = tracker.path.parent / folder
-    archive = WorkbookArchive(folder, state, say)
-    archive.beside = folder.resolve() == tracker.path.parent.resolve()
-    return archive
+    beside = folder.resolve() == tracker.path.parent.resolve()
+    return WorkbookArchive(folder, state, say, beside=beside)
 
 
 def archive_keys(lines: Sequence[dict[str, CellValue]]) -> list[dict[str, CellValue]]:
