@@ -97,11 +97,16 @@ def log_rows(row: dict[str, object]) -> list[list[object]]:
 
 
 def build(path: Path, open_n: int, archived: int, single: bool) -> None:
-    """A tracker as years of use leave it: closed requests in the Archive tab (or, single,
-    all in Requests with archiving off), open ones in Requests, two Log lines each."""
+    """A tracker as years of use leave it: a team of three, closed requests in the Archive
+    tab (or, single, all in Requests with archiving off), open ones in Requests, two Log
+    lines each."""
     XlsxTracker(path).init(TABS)
     wb = load_workbook(path)
     requests, archive, log = wb["Requests"], wb["Archive"], wb["Log"]
+    for k, name in enumerate(PEOPLE):  # a team, the owner last: digests go to someone
+        role = "Owner" if k == len(PEOPLE) - 1 else "CSR"
+        first = name.split()[0].lower()
+        wb["Team"].append([name, f"{first}@agency.example", role, "Yes", None, None])
     headers = {ws.title: [str(c.value) for c in ws[1]] for ws in (requests, archive)}
     closed_to = requests if single else archive
     for n in range(1, archived + open_n + 1):

@@ -91,14 +91,30 @@ class Item:
     link: str = ""
 
 
-def _columns(tab: Tab | None, *names: str) -> list[tuple[CellValue, ...]]:
-    """Two or more columns of a tab, row by row (blank where a row is short)."""
-    if tab is None:
-        return []
-    where = [tab.col(n) for n in names]
-    return [
-        tuple(row[j] if j is not None and j < len(row) else None for j in where) for row in tab.rows
-    ]
+DIGESTED = (ESCALATED, CARRIER_CHASE, STEPS_MISSING, RENEWAL_EXCEPTION)  # what a digest holds
+
+
+def _digest_log(log: Tab | None) -> tuple[list[datetime], list[tuple[datetime, str, str, str]]]:
+    """The Log as a digest reads it, in one pass over the columns it needs: when each
+    digest went out, and (when, what, request, new) of the lines a digest can hold."""
+    if log is None:
+        return [], []
+    at = [log.col(n) for n in ("When", "Request", "What", "Old", "New")]
+    if any(j is None for j in at):
+        return [], []
+    when_, rid_, what_, old_, new_ = (j for j in at if j is not None)
+    width = max(when_, rid_, what_, old_, new_) + 1
+    sent, lines = [], []
+    for row in log.rows:
+        if len(row) < width:
+            row = [*row, *[None] * (width - len(row))]
+        what, logged = cell_text(row[what_]), row[when_]
+        if what == DIGEST_SENT:
+            if when := _when(cell_text(row[old_])):
+                sent.append(when)
+        elif what.startswith(DIGESTED) and isinstance(logged, datetime):
+            lines.append((logged, what, cell_text(row[rid_]), cell_text(row[new_])))
+    return sorted(sent), lines
 
 
 @dataclass
@@ -296,22 +312,14 @@ class Mailer:
         if slot is None:
             return []
         stamp = f"{slot:%Y-%m-%d %H:%M}"
-        sent = sorted(
-            when
-            for what, old in _columns(log, "What", "Old")
-            if what == DIGEST_SENT and (when := _when(cell_text(old)))
-        )
+        sent, lines = _digest_log(log)
         if stamp in {f"{s:%Y-%m-%d %H:%M}" for s in sent}:
-            return []  # went out already: the Log is not read any further
-        records = [rec for _r, rec in log.records()] if log is not None else []
+            return []  # went out already
         since = max([s for s in sent if s < slot], default=slot - timedelta(days=7))
         by_person: dict[str, dict[tuple[str, str], Item]] = {}
-        for r in records:
-            logged = r.get("when")
-            if not isinstance(logged, datetime) or not since < logged <= (until or slot):
+        for logged, what, rid, new in lines:
+            if not since < logged <= (until or slot):
                 continue
-            what, rid = cell_text(r.get("what")), cell_text(r.get("request"))
-            new = cell_text(r.get("new"))
             if self._fixed(what, rid, new, logged, rows):
                 continue
             for name, item in self._digest_items(what, rid, new, rows):  # one per reason
