@@ -196,11 +196,11 @@ def seen_after(plans: Plans, batch: Batch, report: WriteReport) -> dict[str, dic
     """People's cells as this cycle leaves them: what was read, plus the human* cells the job
     filled itself (an Owner it routed, the fills of a row it adopted, a new request's cells
     are not a person's edit next time)."""
-    seen = {rid: dict(cells) for rid, cells in plans.review.seen.items()}
+    seen = dict(plans.review.seen)  # a request's cells are copied only when one changes
     for n, write in enumerate(batch.cells):
         ours = write.key and write.tab == REQUESTS.name and write.column in HUMAN_COLUMNS
         if ours and n in report.cells_done:
-            seen.setdefault(write.key, {})[write.column] = cell_text(write.value)
+            seen[write.key] = {**seen.get(write.key, {}), write.column: cell_text(write.value)}
     for i, cells in zip(plans.intake.request_rows, plans.new_rows, strict=True):
         if report.row_outcomes[i] in (ADDED, PRESENT):
             seen[str(cells["ID"])] = _human_cells(cells)

@@ -82,6 +82,7 @@ class Calendar:
     _week_prefix: tuple[int, ...] = field(default=(), compare=False)  # business days in 0..6
     _nth: tuple[int, ...] = field(default=(), compare=False)  # weekday of the n-th business day
     _before: dict[int, int] = field(default_factory=dict, compare=False)  # a small cache
+    _elapsed: dict[datetime, int] = field(default_factory=dict, compare=False)  # another
 
     def __post_init__(self) -> None:
         ordinals = sorted(d.toordinal() for d in set(self.holidays) if d.weekday() in self.days)
@@ -119,13 +120,19 @@ class Calendar:
         return count
 
     def elapsed(self, moment: datetime) -> int:
-        """Business seconds from ORIGIN to `moment` (aware, or naive agency wall-clock time)."""
+        """Business seconds from ORIGIN to `moment` (aware, or naive agency wall-clock time).
+        A cycle asks again for the same moments (a request's Received, its Due): remembered."""
+        cached = self._elapsed.get(moment)
+        if cached is not None:
+            return cached
         local = moment.astimezone(self.zone).replace(tzinfo=None) if moment.tzinfo else moment
         day = local.date()
         seconds = self.business_days_before(day) * self.day_seconds
         if self.is_business_day(day):
             into = (local - datetime.combine(day, self.opens)).total_seconds()
             seconds += int(min(max(into, 0), self.day_seconds))
+        if len(self._elapsed) < 65536:
+            self._elapsed[moment] = seconds
         return seconds
 
     def hours_between(self, start: datetime, end: datetime) -> float:

@@ -175,7 +175,8 @@ def review(
     result = Review()
     rows = list(requests.records())
     human_keys = [(c, c.lower()) for c in HUMAN_COLUMNS if requests.col(c) is not None]
-    blanked = _blanked_columns(rows, human_keys, seen_before)
+    people = [{c: cell_text(cells.get(key)) for c, key in human_keys} for _r, cells in rows]
+    blanked = _blanked_columns(rows, people, seen_before)
     result.problems += [_blanked_line(column, count) for column, count in blanked.items()]
     desk, ladder_problems = desk_for(
         snapshot, requests, rows, directory, calendar, settings, now, blanked
@@ -185,12 +186,14 @@ def review(
     log_ok = log is not None and not header_problems(log, LOG)
     history = histories(log)
     targets: list[tuple[int, Mapping[str, CellValue]]] = list(rows)
-    targets += [(0, {normalize_header(k): v for k, v in c.items()}) for c in new_requests]
-    for row, cells in targets:
+    for fresh in new_requests:
+        adding = {normalize_header(k): v for k, v in fresh.items()}
+        targets.append((0, adding))
+        people.append({c: cell_text(adding.get(key)) for c, key in human_keys})
+    for (row, cells), current in zip(targets, people, strict=True):
         look = look_at(cells, history, desk)
         if parse_id(look.rid) is None:
             continue
-        current = {c: cell_text(cells.get(key)) for c, key in human_keys}
         before = seen_before.get(look.rid) if seen_before is not None else None
         for column in blanked:  # a broken column: last cycle's view stands
             current[column] = (before or {}).get(column, "")
@@ -248,21 +251,22 @@ BLANKED_AT_LEAST = 5  # rows that held a value, for a column emptied at once to 
 
 def _blanked_columns(
     rows: Sequence[tuple[int, Mapping[str, CellValue]]],
-    human_keys: Sequence[tuple[str, str]],
+    people: Sequence[Mapping[str, str]],
     seen_before: Mapping[str, Mapping[str, str]] | None,
 ) -> dict[str, int]:
     """People's columns that held values on many rows last cycle and are blank on every row
-    now: a column cleared, or renamed and replaced by an empty one, not hundreds of edits."""
-    if not seen_before:
+    now: a column cleared, or renamed and replaced by an empty one, not hundreds of edits.
+    `people`: each row's people's cells, as text."""
+    if not seen_before or not people:
         return {}
-    held = dict.fromkeys((c for c, _k in human_keys), 0)
+    held = dict.fromkeys(people[0], 0)
     still = dict.fromkeys(held, 0)
-    for _row, rec in rows:
+    for (_row, rec), current in zip(rows, people, strict=True):
         before = seen_before.get(cell_text(rec.get("id")))
         if before is None:
             continue
-        for column, key in human_keys:
+        for column, value in current.items():
             if before.get(column):
                 held[column] += 1
-                still[column] += bool(cell_text(rec.get(key)))
+                still[column] += bool(value)
     return {c: n for c, n in held.items() if n >= BLANKED_AT_LEAST and still[c] == 0}
