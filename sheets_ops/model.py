@@ -7,7 +7,7 @@ These names are what the agency sees in its sheet and what other tools rely on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -470,11 +470,18 @@ HEALTH = TabSpec(
     key="Key",
 )
 
+ARCHIVE_NOTE = (
+    "Archived requests are kept here only when Settings → Archive Location is Tracker. "
+    "Otherwise they leave the tracker: blank keeps a workbook a year beside it "
+    "(Archive 2026.xlsx; on Google, tabs Archive 2026 and Archive 2026 Log), a folder or a "
+    "spreadsheet key keeps them there. The Dashboard's C2 names the place."
+)
+
 ARCHIVE = TabSpec(
     "Archive",
     "Done and Cancelled requests after Archive After Days, when Archive Location is Tracker "
     "(otherwise they leave for the archive outside the tracker; the Dashboard says where)",
-    REQUESTS.columns,
+    (replace(REQUESTS.columns[0], note=ARCHIVE_NOTE), *REQUESTS.columns[1:]),
     key="ID",
     optional=REQUESTS.optional,
 )

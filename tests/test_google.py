@@ -278,6 +278,7 @@ def test_init_lays_out_a_new_sheet_in_one_batch_update(
     assert coloured == {at("SLA"), at("Status")}
     assert "replaced" in requests_tab.notes[(0, at("Age (h)"))]
     assert "not recomputed" in requests_tab.notes[(0, at("Summary"))]
+    assert "Archive Location" in sheets_api.sheet("Archive").notes[(0, 0)]  # where they go
     assert requests_tab.frozen_columns == 1  # the ID stays in view
     guarded = {p["range"]["startColumnIndex"] for p in requests_tab.protected}
     assert at("Age (h)") in guarded and at("Owner") not in guarded

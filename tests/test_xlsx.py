@@ -68,6 +68,8 @@ def test_init_lays_dropdowns_colours_frozen_header_filters_and_notes(
     assert "kept" in ws[f"{letter['Owner']}1"].comment.text
     assert "not recomputed" in ws[f"{letter['Summary']}1"].comment.text  # the legend is true
     assert "each follow-up adds" in ws[f"{letter['Context']}1"].comment.text
+    archive_note = load_workbook(xlsx_tracker.path)["Archive"]["A1"].comment.text
+    assert "Archive Location" in archive_note and "Dashboard's C2" in archive_note
     status = f"{letter['Status']}2:{letter['Status']}1048576"
     assert {f for ref, f in sla_rules if ref == status} >= {'"Done"', '"Needs Info"'}
     assert dropdowns[f"{letter['Owner']}2:{letter['Owner']}1048576"] == "=Team!$A$2:$A$500"
