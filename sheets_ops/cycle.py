@@ -26,6 +26,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from sheets_ops.decide import Plans, decide, job_writes, seen_after
+from sheets_ops.learn import with_history
 from sheets_ops.model import DASHBOARD, LOG, REQUESTS, CellValue
 from sheets_ops.reports import dashboard
 from sheets_ops.reports.health import health_writes, mailbox_line, problem_values
@@ -195,6 +196,11 @@ def run_cycle(
     items, mailbox_error = _fetch(mailbox, say)  # 2
     directory = directory_.from_snapshot(snapshot)
     archive = archive_for(tracker, settings.get("Archive Location"), state, say)
+    backup_at = _clock_time(settings.get("Backup Time"))
+    if state is not None:  # what the agency's history taught, trained once a day
+        directory = with_history(
+            directory, snapshot, archive, state, wall, backup_at, say, train_now=not dry_run
+        )
     past = archive.past(snapshot) if archive is not None else None
     intake = plan_intake(snapshot, requests, items, settings, now, directory, past)  # 3
     out = archive is not None  # archived requests leave for an archive of their own
@@ -207,7 +213,7 @@ def run_cycle(
         plans.batch = merged(plans.batch, copied)
     result = CycleResult(intake, plans.review, plans.batch, dry_run=dry_run, archived=archived)
     result.mailbox_error, result.zone, result.wall = mailbox_error, settings.zone, wall
-    result.backup_at = _clock_time(settings.get("Backup Time"))
+    result.backup_at = backup_at
     result.problems = [p.line() for p in sheet_problems(snapshot)] + plans.review.problems
     if dry_run:
         result.seconds = time.monotonic() - started

@@ -44,6 +44,8 @@ class ByClient:
 def context_for(u: Understanding, account: Account | None, requests: ByClient) -> str:
     """What the CSR needs at hand, in one cell: warnings first, the message last."""
     parts = []
+    if u.learned:  # what the agency's history decided, and from which request
+        parts.append(f"Check: {'; '.join(u.learned)}")
     if u.unsure:  # first, where the eye lands: the cells intake guessed from weak evidence
         parts.append(f"Check: {', '.join(u.unsure)} (read from weak evidence)")
     if account is None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import csv
 import functools
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sheets_ops.model import (
     ACCOUNTS,
@@ -27,6 +28,9 @@ from sheets_ops.model import (
 from sheets_ops.rules.calls import phone_key
 from sheets_ops.rules.legacy import LEGACY_RULES
 from sheets_ops.sheet import Snapshot, Tab, header_problems, normalize_header
+
+if TYPE_CHECKING:
+    from sheets_ops.rules.learning import Learned
 
 _LEGAL = re.compile(
     r"\b(llc|l\.l\.c|inc|incorporated|co|corp|corporation|company|ltd|group|center|the)\b\.?"
@@ -106,6 +110,11 @@ class Directory:
     accounts: tuple[Account, ...] = ()
     rules: tuple[Rule, ...] = field(default_factory=tuple)
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # Type -> fields
+    # What the sheet's history taught intake (rules/learning.py), loaded on first use.
+    history: Callable[[], Learned | None] | None = field(default=None, compare=False)
+
+    def learned(self) -> Learned | None:
+        return self.history() if self.history is not None else None
 
     def of(self, kind: str) -> list[Rule]:
         mine = [r for r in self.rules if normalize_header(r.kind) == normalize_header(kind)]
@@ -220,8 +229,7 @@ def from_accounts_csv(path: Path, base: Directory | None = None) -> Directory:
             record = {normalize_header(k): v for k, v in row.items() if k is not None}
             if (account := account_from(record)) is not None:
                 accounts.append(account)
-    base = base or Directory()
-    return Directory(tuple(accounts), base.rules, base.required)
+    return replace(base or Directory(), accounts=tuple(accounts))
 
 
 REQUEST_TYPES = tuple(t.value for t in RequestType)

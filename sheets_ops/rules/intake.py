@@ -38,7 +38,13 @@ from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line
 from sheets_ops.rules.settings import Settings
 from sheets_ops.rules.threads import CLOSED, FOLLOW_UP, IGNORED, INFO_REQUESTED, REPLY, Threads
-from sheets_ops.rules.understand import Understanding, known_from, missing_for, understand
+from sheets_ops.rules.understand import (
+    Understanding,
+    known_from,
+    missing_for,
+    prepare,
+    understand,
+)
 from sheets_ops.sheet import (
     Batch,
     CellWrite,
@@ -232,8 +238,11 @@ def plan_intake(
     ledger = ledger_for(snapshot, requests, directory, zone, now, past)
     plan = IntakePlan()
     adopt_typed_rows(plan, ledger)
-    for item in items:
-        u = read(plan, ledger, item, now)
+    opened = [(item, _parsed(item, now)) for item in items]
+    fresh = [p for _i, p in opened if isinstance(p, Parsed) and not _seen(ledger, p)]
+    prepare(fresh, directory)  # the history's models read the new ones together
+    for item, parsed in opened:
+        u = read(plan, ledger, item, parsed)
         if u is not None:
             take(plan, ledger, u, item)
     for tab in form_tabs:
@@ -244,11 +253,26 @@ def plan_intake(
     return plan
 
 
-def read(plan: IntakePlan, ledger: Ledger, item: MailItem, now: datetime) -> Understanding | None:
+def _parsed(item: MailItem, now: datetime) -> Parsed | Exception:
+    try:
+        return parse_message(item.raw, item.arrived, now)
+    except Exception as e:  # said by `read`, in its turn
+        return e
+
+
+def _seen(ledger: Ledger, parsed: Parsed) -> bool:
+    """Taken already, or handled: `read` will not need to understand it."""
+    return ledger.taken(parsed.source, parsed.message_id) or parsed.source in ledger.threads.handled
+
+
+def read(
+    plan: IntakePlan, ledger: Ledger, item: MailItem, parsed: Parsed | Exception
+) -> Understanding | None:
     """A fetched message understood, or None when it needs nothing more: already in the
     tracker, already handled, twice in this fetch (it rides with its twin) or unreadable."""
     try:
-        parsed = parse_message(item.raw, item.arrived, now)
+        if isinstance(parsed, Exception):
+            raise parsed
         if ledger.taken(parsed.source, parsed.message_id):
             plan.known.append(item)
         elif parsed.source in ledger.threads.handled or parsed.message_id in ledger.old_handled:

@@ -196,6 +196,12 @@ def _owner_rules(directory: Directory, rule: str) -> list[tuple[re.Pattern[str],
     return [(p.regex, r.result.strip()) for r in directory.owner_rules(rule) for p in r.patterns]
 
 
+def owner_says(rule: str, text: str, directory: Directory) -> bool:
+    """Whether a Rules-tab row the owner wrote (a Type or Complex rule) speaks to the text:
+    then it decides, not what intake learned from history."""
+    return any(regex.search(text) for regex, _result in _owner_rules(directory, rule))
+
+
 # "I texted last night about canceling": an earlier contact, told, is not this message's ask.
 _TOLD = re.compile(
     r"(?i)\b(?:i|we)\s+(?:texted|called|emailed|wrote|messaged|left\s+(?:a|you\s+a)\s+"

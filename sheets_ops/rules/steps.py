@@ -44,6 +44,7 @@ from sheets_ops.rules.ladder import (
     Rung,
     notified,
 )
+from sheets_ops.rules.learning import complexity_said
 from sheets_ops.rules.team import Assigner, Member, Route
 from sheets_ops.sheet import as_day, cell_text, normalize_header
 
@@ -202,7 +203,13 @@ def routing(look: Look, desk: Desk) -> tuple[Changes, str]:
     typed = look.text("owner")
     if typed and (not desk.team or typed.lower() in {m.name.lower() for m in desk.team}):
         return changes, typed
-    complex_ = is_complex(look.kind, look.text("summary"), look.text("context"), desk.directory)
+    context = look.text("context")
+    said = complexity_said(context)  # history decided it at intake: the Check line says so
+    complex_ = (
+        said
+        if said is not None
+        else is_complex(look.kind, look.text("summary"), context, desk.directory)
+    )
     owner, why = desk.assigner.assign(look.kind, look.text("client"), complex_, desk.routes)
     if typed:  # not on Team (a Problem says so): routed as if blank, the cell left as typed
         return changes, owner

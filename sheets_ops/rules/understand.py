@@ -9,19 +9,28 @@ read from, what a follow-up takes from its request, and which guesses a CSR shou
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sheets_ops.model import TEXT, VOICEMAIL, Channel
+from sheets_ops.model import COMPLEX, TEXT, TYPE, VOICEMAIL, Channel
 from sheets_ops.rules.calls import Call, caller, channel_of, duration_of, spoken
 from sheets_ops.rules.clients import Match, addresses_in, match_client
 from sheets_ops.rules.dates import deadline_when, effective_of, timeline
 from sheets_ops.rules.directory import Account, Directory
 from sheets_ops.rules.holders import certificate_holder, holder_of
-from sheets_ops.rules.kinds import classify, is_complex
+from sheets_ops.rules.kinds import Verdict, classify, is_complex, owner_says
+from sheets_ops.rules.learning import (
+    LEARNED_COMPLEX,
+    LEARNED_TYPE,
+    Learned,
+    Reading,
+    learning_text,
+)
 from sheets_ops.rules.message import Parsed, plain_line
 from sheets_ops.rules.policies import pick, policies_in
 from sheets_ops.rules.text import Text, bare_subject, is_ask, is_reply, own_words, sentences
@@ -50,6 +59,7 @@ class Understanding:
     thread_how: str = ""
     ignore: str = ""  # why it makes no request (an automatic reply, bulk mail)
     unsure: tuple[str, ...] = ()  # fields guessed from weak evidence: a CSR should check
+    learned: tuple[str, ...] = ()  # what the agency's history decided, and like which request
 
     @property
     def new_request(self) -> bool:
@@ -68,6 +78,7 @@ class Understanding:
             "new_request": self.new_request,
             "missing": list(self.missing),
             "unsure": list(self.unsure),
+            "learned": list(self.learned),
             "summary": self.summary,
             "from": self.sender,
             "known_contact": self.known_contact,
@@ -124,6 +135,12 @@ def _client(parsed: Parsed, reading: _Reading, directory: Directory) -> Match | 
     phone = reading.call.phone if reading.call else ""
     signed = f"{text.signature}\n{parsed.sender_name}"
     match = match_client(sender, phone, policies, named, directory, signed)
+    if match is None or match.by == "name":  # a sender people matched before, again
+        learned = directory.learned()
+        known = learned.client_of(sender or phone) if learned is not None else ""
+        account = directory.account(known) if known else None
+        if account is not None:
+            return Match(account, "history")
     if match is None and (parsed.auto_reply or parsed.attached):
         for address in addresses_in(f"{parsed.body}\n{parsed.attached}"):  # a bounce's recipient
             if (match := match_client(address, "", [], "", directory)) is not None:
@@ -176,6 +193,22 @@ def _not_a_request(parsed: Parsed, words: str, kind: str, scores: dict[str, floa
     return ""
 
 
+def learning_text_of(parsed: Parsed, directory: Directory) -> str:
+    """What the history's models read of a message (`understand` reads the same)."""
+    reading = _read(parsed, directory)
+    words = reading.text.main
+    return learning_text(_summary(parsed, reading, words), words, reading.sender)
+
+
+def prepare(parsed: Sequence[Parsed], directory: Directory) -> None:
+    """A batch of messages read for the history's models at once, before `understand`
+    reads them one by one (when there are models: otherwise nothing is done)."""
+    learned = directory.learned() if parsed else None
+    if learned is not None and learned.sure:
+        with contextlib.suppress(Exception):  # each message is read again alone, or not at all
+            learned.prepare([learning_text_of(p, directory) for p in parsed])
+
+
 def understand(
     parsed: Parsed, directory: Directory, threads: Threads, zone: ZoneInfo
 ) -> Understanding:
@@ -191,6 +224,16 @@ def understand(
     ignore = _not_a_request(parsed, words, kind, verdict.body)
     if ignore:
         kind = "Other"
+    summary = _summary(parsed, reading, words)
+    learned = None if ignore else directory.learned()
+    try:
+        heard = learned.read(learning_text(summary, words, reading.sender)) if learned else None
+    except Exception:  # a model that cannot read this message leaves it to the rules
+        heard = None
+    told: list[str] = []
+    if learned is not None and heard is not None:
+        kind, said = _type_from_history(learned, heard, verdict, about, directory)
+        told += said
     sent = parsed.received.astimezone(zone).date()
     found = policies_in(about, directory, account)
     policy = pick(found, account)
@@ -201,6 +244,9 @@ def understand(
     due_when = None if ignore else deadline_when(found_dates, sent, kind)
     due = due_when.day if due_when else None
     complex_ = is_complex(kind, subject, words, directory) if not ignore else False
+    if learned is not None and heard is not None and not owner_says(COMPLEX, about, directory):
+        complex_, said = _complex_from_history(learned, heard, complex_)
+        told += said
     wall_clock = parsed.received.astimezone(zone).replace(tzinfo=None)
     asked = Known(
         "",
@@ -216,6 +262,7 @@ def understand(
     )
     thread_of, how = ("", "") if ignore else threads.find(parsed, asked, words)
     if thread_of:  # a follow-up: what it does not say, its request and the quoted text say
+        told = []  # its request's Type and complexity hold, not history's
         kind, account, policy, holder, complex_in_thread = _from_thread(
             threads.requests.get(thread_of), text.quoted, directory, kind, account, policy, holder
         )
@@ -226,7 +273,7 @@ def understand(
     if not ignore:  # what a CSR should look at before trusting the cell
         named = next((f for f in found if f.policy == policy), None)
         unsure = _unsure(
-            verdict.margin < 2.0 and not thread_of,
+            verdict.margin < UNSURE and not thread_of and kind == verdict.kind,
             match is not None and match.by == "name",
             named is not None
             and (named.account is None or bool(account and named.account != account)),
@@ -237,7 +284,7 @@ def understand(
         parsed=parsed,
         channel=reading.channel,
         sender=reading.sender,
-        summary=_summary(parsed, reading, words),
+        summary=summary,
         type=kind,
         complex=complex_,
         client=account.name if account else "",
@@ -254,6 +301,7 @@ def understand(
         thread_how=how,
         ignore=ignore,
         unsure=unsure,
+        learned=tuple(told),
     )
     return replace(u, missing=missing_for(u, directory))
 
@@ -345,3 +393,35 @@ def missing_for(u: Understanding, directory: Directory) -> tuple[str, ...]:
     return tuple(
         f for f in required if f.strip().lower() in checks and not checks[f.strip().lower()]
     )
+
+
+UNSURE = 2.0  # a Type whose score leads the next by less is a guess (`Verdict.margin`)
+HISTORY_WHEN_UNSURE = 0.5  # the model's probability that decides over unsure rules
+HISTORY_OVER_RULES = 0.85  # ... and over rules that are sure
+
+
+def _type_from_history(
+    learned: Learned, heard: Reading, verdict: Verdict, about: str, directory: Directory
+) -> tuple[str, list[str]]:
+    """The Type, once the agency's history is heard: the rules' when they are sure and the
+    model agrees or is unsure itself, or when the owner's own Rules row spoke."""
+    guess = heard.kind
+    if guess is None or guess.label == verdict.kind or owner_says(TYPE, about, directory):
+        return verdict.kind, []
+    needed = HISTORY_WHEN_UNSURE if verdict.margin < UNSURE else HISTORY_OVER_RULES
+    if guess.p < needed:
+        return verdict.kind, []
+    return guess.label, [f"{LEARNED_TYPE}: like {learned.like(heard)}"]
+
+
+def _complex_from_history(
+    learned: Learned, heard: Reading, complex_: bool
+) -> tuple[bool, list[str]]:
+    """Complex when the rules say so (they read the words that make it so: an additional
+    insured, a waiver, someone hurt), or when a confident model says the agency's own
+    complex requests read like this one: history adds what the rules do not know, and never
+    takes away what they read."""
+    guess = heard.complex
+    if complex_ or guess is None or guess.label != "complex" or guess.p < HISTORY_OVER_RULES:
+        return complex_, []
+    return True, [f"{LEARNED_COMPLEX}: like {learned.like(heard, kinds=False)}"]

@@ -6,11 +6,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 from collections.abc import Mapping
+from datetime import datetime
+from importlib.metadata import version
 from pathlib import Path
+
+from sheets_ops.rules.learning import Learned
 
 SEEN = "seen.json"  # the human cells of every request, as the last good cycle left them
 WRITTEN = "written.json"  # what a cycle was about to write into them, until it finished
+LEARNED = "learned.pickle"  # what intake learned from the sheet's history (`sheets-ops learn`)
+TRAINED = "learned.json"  # when it was trained, read by every cycle without the models
 
 
 class StateDir:
@@ -77,3 +84,49 @@ class StateDir:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+    # what intake learned ------------------------------------------------------------------
+
+    def trained(self) -> datetime | None:
+        """When the models in STATE_DIR were trained (agency wall clock), or None when there
+        are none: a small file, read by every cycle without the models."""
+        try:
+            meta = json.loads((self.folder / TRAINED).read_text("utf-8"))
+            if not (self.folder / LEARNED).exists():
+                return None
+            return datetime.fromisoformat(str(meta["trained"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def load_learned(self) -> Learned | None:
+        """The models, or None when missing, unreadable or made by another scikit-learn
+        version (the night's run trains them again: they are made from the sheet alone)."""
+        if self.trained() is None:
+            return None
+        try:
+            import sklearn  # what unpickling imports anyway
+
+            meta = json.loads((self.folder / TRAINED).read_text("utf-8"))
+            if meta.get("sklearn") != sklearn.__version__:
+                return None
+            with (self.folder / LEARNED).open("rb") as f:
+                learned = pickle.load(f)  # our own file in STATE_DIR, written below
+        except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+        return learned if isinstance(learned, Learned) else None
+
+    def save_learned(self, learned: Learned) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / LEARNED
+        tmp = target.with_name(f".{LEARNED}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as f:
+                pickle.dump(learned, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        meta = {"trained": learned.trained.isoformat(), "sklearn": version("scikit-learn")}
+        # (importlib.metadata, not `import sklearn`: a history too small for a model does
+        # not import it)
+        (self.folder / TRAINED).write_text(json.dumps(meta), "utf-8")
