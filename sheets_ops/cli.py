@@ -21,6 +21,7 @@ from sheets_ops.cycle import DEFAULT_SENDER, CycleResult, run_cycle
 from sheets_ops.jobs import Jobs
 from sheets_ops.model import ESCALATION, REQUESTS, TABS, CellValue
 from sheets_ops.reports.emails import render
+from sheets_ops.rules.learning import MIN_EXAMPLES, MIN_PER_LABEL
 from sheets_ops.rules.steps import Escalation
 from sheets_ops.sheet import SetupError, Snapshot, Tab, TrackerError, check_tab, counted
 from sheets_ops.sync import open_mailbox, open_outbox, open_tracker
@@ -288,8 +289,36 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from sheets_ops.inspect import inspect_files
 
     return inspect_files(
-        args.files, accounts=args.accounts, as_json=args.json, say=_stderr, zone=args.time_zone
+        args.files,
+        accounts=args.accounts,
+        as_json=args.json,
+        say=_stderr,
+        zone=args.time_zone,
+        history=args.history,
     )
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    from sheets_ops.learn import learn
+    from sheets_ops.rules.settings import read_settings
+    from sheets_ops.sync.archives import archive_for
+
+    cfg = config.load()
+    tracker = open_tracker(cfg, say=_stderr)
+    snapshot = tracker.read()
+    settings = read_settings(snapshot)
+    state = StateDir(cfg.state_dir)
+    wall = args.now.astimezone(settings.zone).replace(tzinfo=None) if args.now.tzinfo else args.now
+    archive = archive_for(tracker, settings.get("Archive Location"), state, _stderr)
+    learned = learn(snapshot, archive, wall)
+    state.save_learned(learned)
+    print(f"learned from history: {learned.describe()}; kept in {cfg.state_dir}")
+    if not learned.sure:
+        print(
+            f"  too few labelled requests for a model yet (it takes {MIN_EXAMPLES}, with "
+            f"{MIN_PER_LABEL} of a Type): the rules decide alone until then"
+        )
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -313,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
             "report": cmd_report,
             "simulate": cmd_simulate,
             "inspect": cmd_inspect,
+            "learn": cmd_learn,
             "demo": cmd_demo,
         }
     )

@@ -13,13 +13,16 @@ from typing import TypeVar
 from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
 from sheets_ops.model import TABS, TabSpec
+from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.ladder import ladder_from
+from sheets_ops.rules.learning import MIN_EXAMPLES
 from sheets_ops.rules.problems import sheet_problems
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.rules.team import team_from
 from sheets_ops.sheet import Snapshot, TrackerError, counted, header_problems
 from sheets_ops.sync import open_mailbox, open_tracker, open_transport
 from sheets_ops.sync.mailbox import FolderMailbox, MailboxError
+from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.transport import SmtpTransport, TransportError
 from sheets_ops.sync.xlsx import describe_lock, lock_files
 
@@ -74,6 +77,12 @@ def doctor(say: Callable[[str], None]) -> int:
     check("mailbox", lambda: mailbox(cfg))
     check("outbox", lambda: outbox(cfg))
     check("state", lambda: state(cfg))
+    suggestions = check("history", lambda: history(cfg, snapshot))
+    for address, client, count in suggestions or []:
+        say(
+            f"     suggest: add {address} to the Contact Emails of {client} on the Accounts "
+            f"tab (people matched {counted(count, 'request')} from it to {client})"
+        )
     failures = check.failures
     say(
         "all good"
@@ -161,3 +170,21 @@ def state(cfg: Config) -> tuple[str, None]:
     if not os.access(cfg.state_dir, os.W_OK):
         raise OSError(f"STATE_DIR: cannot write to {cfg.state_dir}; fix its permissions")
     return f"{cfg.state_dir} is writable", None
+
+
+def history(cfg: Config, snapshot: Snapshot | None) -> tuple[str, list[tuple[str, str, int]]]:
+    """What intake learned from the tracker's history, and the senders people matched to a
+    client that Accounts does not list yet."""
+    learned = StateDir(cfg.state_dir).load_learned()
+    if learned is None:
+        return "nothing learned yet: the next cycle trains on the tracker's history", []
+    suggested = learned.suggested_contacts(
+        directory_.from_snapshot(snapshot) if snapshot is not None else directory_.Directory()
+    )
+    if not learned.sure:
+        return (
+            f"{counted(learned.examples, 'labelled request')} so far, too few for a model "
+            f"(it takes {MIN_EXAMPLES}): the rules decide alone",
+            suggested,
+        )
+    return f"trained {learned.trained:%Y-%m-%d %H:%M} on {learned.describe()}", suggested

@@ -4,31 +4,54 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sheets_ops import config
 from sheets_ops.config import ConfigError
+from sheets_ops.learn import learn
 from sheets_ops.model import SETTING_DEFAULTS
 from sheets_ops.rules import directory as directory_
+from sheets_ops.rules.learning import Learned
 from sheets_ops.rules.message import MessageError, parse_message
 from sheets_ops.rules.settings import read_settings
 from sheets_ops.rules.threads import Threads
 from sheets_ops.rules.understand import Understanding, known_from, understand
 from sheets_ops.sheet import Snapshot, TrackerError, local
 from sheets_ops.sync import open_tracker
+from sheets_ops.sync.archives import archive_for
+from sheets_ops.sync.state import StateDir
+from sheets_ops.sync.tracker import Tracker
+from sheets_ops.sync.xlsx import XlsxTracker
 
 
-def _tracker_snapshot(say: Callable[[str], None], needed: bool) -> Snapshot | None:
+def _tracker_snapshot(
+    say: Callable[[str], None], needed: bool
+) -> tuple[Snapshot, Tracker, StateDir] | None:
     try:
-        return open_tracker(config.load()).read()
+        cfg = config.load()
+        tracker = open_tracker(cfg)
+        return tracker.read(), tracker, StateDir(cfg.state_dir)
     except (ConfigError, TrackerError) as e:
         if needed:
             raise TrackerError(
                 f"{e} (inspect reads the tracker's Accounts tab; or pass --accounts FILE.csv)"
             ) from e
         return None
+
+
+def _learned(
+    snapshot: Snapshot, tracker: Tracker, state: StateDir | None, wall: datetime
+) -> Learned:
+    """What the next cycle would know of the tracker's history: the models in STATE_DIR
+    when they are there, else trained now from the tracker and its archive (kept nowhere)."""
+    kept = state.load_learned() if state is not None else None
+    if kept is not None:
+        return kept
+    where = read_settings(snapshot).get("Archive Location")
+    return learn(snapshot, archive_for(tracker, where, None), wall)
 
 
 def describe(name: str, u: Understanding) -> str:
@@ -50,6 +73,8 @@ def describe(name: str, u: Understanding) -> str:
     ]
     if u.missing:
         lines.append(f"  missing: {'; '.join(u.missing)}")
+    if u.learned:
+        lines.append(f"  check: {'; '.join(u.learned)}")
     if u.unsure:
         lines.append(f"  check: {', '.join(u.unsure)} (read from weak evidence)")
     if u.parsed.attachments:
@@ -67,22 +92,37 @@ def inspect_files(
     say: Callable[[str], None] = print,
     now: datetime | None = None,
     zone: ZoneInfo | None = None,
+    history: Path | None = None,
 ) -> int:
-    """Print what intake makes of each file, in order. Returns 1 when a file was unreadable."""
-    snapshot = _tracker_snapshot(say, needed=accounts is None)
-    if snapshot is not None:
+    """Print what intake makes of each file, in order. Returns 1 when a file was unreadable.
+    What the tracker's history taught intake is used as the next cycle would use it: with
+    the tracker (no `accounts`), or from the workbook `history` beside `accounts`."""
+    now = now or datetime.now(UTC)
+    opened = _tracker_snapshot(say, needed=accounts is None and history is None)
+    if opened is not None:
+        snapshot = opened[0]
         directory = directory_.from_snapshot(snapshot)
         threads = Threads.from_snapshot(snapshot)
         zone = zone or read_settings(snapshot).zone
     else:
         directory, threads = directory_.Directory(), Threads()
         zone = zone or ZoneInfo(SETTING_DEFAULTS["Time Zone"][0])
+    wall = now.astimezone(zone).replace(tzinfo=None) if now.tzinfo else now
+    if history is not None:
+        if not history.exists():
+            raise ConfigError(f"--history: {history} does not exist; give the tracker workbook")
+        past = XlsxTracker(history)
+        learned: Learned | None = _learned(past.read(), past, None, wall)
+    elif opened is not None and accounts is None:
+        learned = _learned(*opened, wall)
+    else:
+        learned = None
     if accounts is not None:
         try:
             directory = directory_.from_accounts_csv(accounts, directory)
         except (OSError, ValueError) as e:
             raise ConfigError(f"--accounts: {e}") from None
-    now = now or datetime.now(UTC)
+    directory = replace(directory, history=lambda: learned)
     failed = 0
     for n, path in enumerate(files, 1):
         try:

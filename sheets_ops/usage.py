@@ -48,12 +48,28 @@ examples:
   sheets-ops inspect --json message.eml
   sheets-ops inspect --accounts accounts.csv --json a.eml b.eml     one JSON object per line
   sheets-ops inspect --time-zone America/New_York --accounts accounts.csv inbox/*.eml
+  sheets-ops inspect --accounts accounts.csv --history tracker.xlsx inbox/*.eml
 
 Shows what intake understands of each message (channel, type, client, policy number,
 certificate holder, deadline, complexity, whether it is a new request, what is missing),
 without touching the tracker. Files are read in the order given: a later file that replies to
 an earlier one is a follow-up. --accounts takes a CSV with the Accounts tab's headers; without
-it, the tracker's Accounts tab is used.
+it, the tracker's Accounts tab is used, and what its history taught intake (as the next cycle
+would: STATE_DIR's models, or trained from the tracker now). --history learns from another
+tracker workbook's history.
+"""
+
+LEARN_EXAMPLES = """\
+examples:
+  sheets-ops learn
+  sheets-ops learn --now 2026-12-01T02:00
+
+Trains intake on what people did in the tracker: the Type of every request a CSR corrected
+or closed, whether it was complex (who did the work: the Routing tab's Complex Route To),
+and which client each sender was matched to. Kept in STATE_DIR; the scheduled job does the
+same once a night (after the Backup Time) and whenever STATE_DIR has none. Intake uses the
+models where its rules are unsure (Context's Check line says "Type from your history: like
+REQ-000812"); a Rules tab row the owner wrote always wins.
 """
 
 RENEWALS_EXAMPLES = """\
@@ -287,6 +303,13 @@ def _inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("--accounts", type=Path, metavar="CSV", help="accounts to match clients against")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument(
+        "--history",
+        type=Path,
+        metavar="TRACKER.xlsx",
+        help="learn from this tracker's history too (with --accounts; without it, the "
+        "tracker's own history is used)",
+    )
+    p.add_argument(
         "--time-zone",
         type=parse_zone,
         metavar="ZONE",
@@ -294,6 +317,10 @@ def _inspect(p: argparse.ArgumentParser) -> None:
         help="the agency's time zone, for dates like 'tomorrow' (default: the tracker's "
         "Settings, else America/Chicago)",
     )
+
+
+def _learn(p: argparse.ArgumentParser) -> None:
+    _with_now(p, "the moment the models are trained at")
 
 
 def _demo(p: argparse.ArgumentParser) -> None:
@@ -319,6 +346,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] 
     "report": ("the owner's report for a period, with charts", REPORT_EXAMPLES, _report),
     "simulate": ("replay a period and show what would escalate", SIMULATE_EXAMPLES, _simulate),
     "inspect": ("show what intake understands of messages", INSPECT_EXAMPLES, _inspect),
+    "learn": ("train intake on the tracker's history now", LEARN_EXAMPLES, _learn),
     "demo": ("build a sample agency and run a cycle on it", DEMO_EXAMPLES, _demo),
 }
 
