@@ -104,11 +104,12 @@ class StateDir:
         if self.trained() is None:
             return None
         try:
-            import sklearn  # what unpickling imports anyway
-
             meta = json.loads((self.folder / TRAINED).read_text("utf-8"))
-            if meta.get("sklearn") != sklearn.__version__:
-                return None
+            if meta.get("models", True):  # then unpickling imports scikit-learn anyway
+                import sklearn
+
+                if meta.get("sklearn") != sklearn.__version__:
+                    return None
             with (self.folder / LEARNED).open("rb") as f:
                 learned = pickle.load(f)  # our own file in STATE_DIR, written below
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
@@ -126,7 +127,11 @@ class StateDir:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        meta = {"trained": learned.trained.isoformat(), "sklearn": version("scikit-learn")}
+        meta = {
+            "trained": learned.trained.isoformat(),
+            "sklearn": version("scikit-learn"),
+            "models": learned.sure,  # without models, loading imports no scikit-learn
+        }
         # (importlib.metadata, not `import sklearn`: a history too small for a model does
         # not import it)
         (self.folder / TRAINED).write_text(json.dumps(meta), "utf-8")
