@@ -58,6 +58,7 @@ class SlaState(StrEnum):
     OVERDUE = "Overdue"
     PAUSED = "Paused"
     CLOSED = "Closed"
+    OUTSIDE_PILOT = "Outside pilot"  # a pilot is on and the request's Type is not in it
 
 
 class Role(StrEnum):
@@ -323,6 +324,13 @@ SETTING_DEFAULTS: dict[str, tuple[str, str]] = {
         "30",
         "days after Closed that a Done or Cancelled request moves to the archive; Off keeps them",
     ),
+    "Pilot Types": (
+        "",
+        "start small: the request types of a pilot (like COI); only these are routed, clocked, "
+        "escalated and answered, the others are captured and say Outside pilot; blank: no pilot",
+    ),
+    "Pilot CSRs": ("", "who works the pilot's requests (Names from Team); blank: the whole team"),
+    "Pilot Until": ("", "the pilot's last day (a date); from the next day all requests are worked"),
     "Archive Location": (
         "",
         "where archived requests go: blank for a workbook a year beside the tracker "

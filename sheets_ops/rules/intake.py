@@ -36,6 +36,7 @@ from sheets_ops.rules.archive import Past
 from sheets_ops.rules.context import ByClient, context_for, fit, thread_text
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.message import MessageError, Parsed, parse_message, plain_line
+from sheets_ops.rules.pilot import Pilot, pilot_from
 from sheets_ops.rules.settings import Settings
 from sheets_ops.rules.threads import CLOSED, FOLLOW_UP, IGNORED, INFO_REQUESTED, REPLY, Threads
 from sheets_ops.rules.understand import (
@@ -131,6 +132,7 @@ class Ledger:
     old_rows: set[str]  # Sources an earlier version wrote: bare Message-IDs
     old_handled: set[str]  # the same for replies and ignored mail
     past: Past = field(default_factory=Past)  # the archived history, read only when asked
+    pilot: Pilot | None = None  # while one is on, clients hear from the job on its types only
     by_client: ByClient = field(init=False)
     row_of_source: dict[str, int] = field(default_factory=dict)
     created_row: dict[str, int] = field(default_factory=dict)
@@ -139,6 +141,10 @@ class Ledger:
 
     def __post_init__(self) -> None:
         self.by_client = ByClient(self.requests)
+
+    def works(self, kind: str) -> bool:
+        """Whether the job works requests of this Type (all, unless a pilot leaves it out)."""
+        return self.pilot is None or self.pilot.covers(kind)
 
     def taken(self, source: str, message_id: str) -> bool:
         """Whether a message is in the tracker already, or was and is archived."""
@@ -236,6 +242,7 @@ def plan_intake(
     zone = settings.zone
     directory = directory or directory_.from_snapshot(snapshot)
     ledger = ledger_for(snapshot, requests, directory, zone, now, past)
+    ledger.pilot = pilot_from(settings.get, ledger.at.date())
     plan = IntakePlan()
     adopt_typed_rows(plan, ledger)
     opened = [(item, _parsed(item, now)) for item in items]
@@ -350,7 +357,7 @@ def new_request(u: Understanding, rid: str, received: datetime, ledger: Ledger) 
         summary=u.summary,
         certificate_holder=u.holder or None,
         client_deadline=u.deadline,
-        status=(Status.NEEDS_INFO if u.missing else Status.NEW).value,
+        status=(Status.NEEDS_INFO if u.missing and ledger.works(u.type) else Status.NEW).value,
         missing_info="; ".join(u.missing) or None,
         thread="1 message",
         context=context_for(u, account, ledger.by_client),
@@ -387,7 +394,7 @@ def add_request(
     if u.parsed.notes:
         detail += f" ({'; '.join(u.parsed.notes)})"
     log_line(plan, ledger, rid, CAPTURED, "", detail, after=at_row)
-    ask = info_request_for(u, rid)
+    ask = info_request_for(u, rid) if ledger.works(u.type) else None
     if ask is not None:
         plan.info_requests.append((at_row, ask))
         missing = "; ".join(u.missing)

@@ -25,6 +25,7 @@ from sheets_ops.model import (
     TabSpec,
 )
 from sheets_ops.rules.clock import CalendarError, parse_days, parse_hours
+from sheets_ops.rules.pilot import pilot_until
 from sheets_ops.sheet import Snapshot, Tab, as_number, cell_text, column_letter, header_problems
 
 TIMES = ("Digest Times", "Daily Summary Time", "Backup Time", "My Queue Time")
@@ -146,6 +147,8 @@ def setting_wrong(key: str, value: str) -> tuple[str, str] | None:
             parse_days(value)
         except CalendarError:
             return "is not a list of days", "write them like Mon-Fri"
+    if key == "Pilot Until" and pilot_until(value) is None:
+        return "is not a date", "write the pilot's last day, like 2026-12-11"
     if key in CHOICES and value.lower() not in {c.lower() for c in CHOICES[key]}:
         return f"is not one of {', '.join(CHOICES[key])}", f"write {' or '.join(CHOICES[key])}"
     return None

@@ -22,6 +22,7 @@ from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.directory import Directory
 from sheets_ops.rules.history import CLOSED, STATUS_NEW, History, histories
 from sheets_ops.rules.ladder import ladder_from
+from sheets_ops.rules.pilot import OUTSIDE_PILOT, pilot_from
 from sheets_ops.rules.steps import (
     Changes,
     Desk,
@@ -87,6 +88,9 @@ def assess(
     changes.add(closed_changes)
     if closed:
         return changes
+    if desk.pilot is not None and not desk.pilot.covers(look.kind):
+        changes.set("SLA", OUTSIDE_PILOT, look.cells.get("sla"))  # left to people, as before
+        return changes
     assigned, owner = routing(look, desk)
     changes.add(assigned)
     timing = clock(look, desk)
@@ -135,6 +139,11 @@ def desk_for(
             load[owner] = load.get(owner, 0) + 1
     ladder, problems = ladder_from(snapshot, team)
     listed = settings.get("escalation recipients", "").split(";")
+    pilot = pilot_from(lambda key: settings.get(normalize_header(key), ""), now.date())
+    working = list(team)  # who the job hands requests to: the pilot CSRs while one is on
+    if pilot is not None and pilot.csrs:
+        named = {n.lower() for n in pilot.csrs}
+        working = [m for m in team if m.name.lower() in named] or working
     desk = Desk(
         now=now,
         calendar=calendar,
@@ -143,13 +152,14 @@ def desk_for(
         ladder=ladder,
         team=team,
         recipients=tuple(r.strip() for r in listed if r.strip()),
-        assigner=Assigner(list(team), directory, now.date(), load),
+        assigner=Assigner(working, directory, now.date(), load),
         columns=frozenset(requests.columns()),
         blanked=frozenset(blanked),
         default_idle=default_idle,
         due_soon=as_number(settings.get("due soon hours")) or 4.0,
         chase_days=int(as_number(settings.get("carrier follow-up days")) or 3),
         clock_now=calendar.elapsed(now),
+        pilot=pilot,
     )
     return desk, problems
 

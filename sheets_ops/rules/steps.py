@@ -45,6 +45,7 @@ from sheets_ops.rules.ladder import (
     notified,
 )
 from sheets_ops.rules.learning import complexity_said
+from sheets_ops.rules.pilot import Pilot
 from sheets_ops.rules.team import Assigner, Member, Route
 from sheets_ops.sheet import as_day, cell_text, normalize_header
 
@@ -79,6 +80,7 @@ class Desk:
     due_soon: float = 4.0
     chase_days: int = 3
     clock_now: float = 0.0  # business seconds at `now`, measured once
+    pilot: Pilot | None = None  # while one is on, only its types are worked by the job
 
     def route(self, kind: str) -> Route:
         found = self.routes.get(kind)
@@ -210,7 +212,10 @@ def routing(look: Look, desk: Desk) -> tuple[Changes, str]:
         if said is not None
         else is_complex(look.kind, look.text("summary"), context, desk.directory)
     )
-    owner, why = desk.assigner.assign(look.kind, look.text("client"), complex_, desk.routes)
+    if desk.pilot is not None and desk.pilot.csrs:  # the assigner's team is the pilot CSRs
+        owner, why = desk.assigner.anyone("pilot")
+    else:
+        owner, why = desk.assigner.assign(look.kind, look.text("client"), complex_, desk.routes)
     if typed:  # not on Team (a Problem says so): routed as if blank, the cell left as typed
         return changes, owner
     if owner:

@@ -137,6 +137,15 @@ class Assigner:
             return self.on_duty_csr(), f"{how} is out or not in Team: on-duty CSR"
         return member, how if member.name.lower() == how.lower() else f"covering for {how}"
 
+    def anyone(self, why: str) -> tuple[str, str]:
+        """The least loaded of the whole (assigner's) team who is in: a pilot's CSRs share
+        its requests, whatever Routing says."""
+        member = self.least_loaded(self.team.values())
+        if member is None:
+            return "", "nobody in Team can take it"
+        self.load[member.name.lower()] = self.load.get(member.name.lower(), 0) + 1
+        return member.name, why
+
     def assign(
         self, kind: str, client: str, complex_: bool, routes: Mapping[str, Route]
     ) -> tuple[str, str]:
