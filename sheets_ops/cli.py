@@ -298,6 +298,13 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from sheets_ops.baseline import run_baseline
+
+    since = datetime.combine(args.since, time()) if args.since else None  # agency midnight
+    return run_baseline(since, args.sent, args.html, args.now, _stderr)
+
+
 def cmd_learn(args: argparse.Namespace) -> int:
     from sheets_ops.learn import learn
     from sheets_ops.rules.settings import read_settings
@@ -343,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
             "simulate": cmd_simulate,
             "inspect": cmd_inspect,
             "learn": cmd_learn,
+            "baseline": cmd_baseline,
             "demo": cmd_demo,
         }
     )

@@ -59,6 +59,21 @@ would: STATE_DIR's models, or trained from the tracker now). --history learns fr
 tracker workbook's history.
 """
 
+BASELINE_EXAMPLES = """\
+examples:
+  sheets-ops baseline --sent Sent
+  sheets-ops baseline --since 2026-09-01 --sent "Sent Items" --html baseline.html
+  sheets-ops baseline --sent sent/ --now 2026-12-01T17:00       a folder of .eml files
+
+How service stood before sheets-ops, from the mailbox as it is: each client message of the
+inbox (MAILBOX) understood as intake would, paired with the agency's first reply (--sent: the
+Sent folder's name on the IMAP account, a folder of .eml files, or an mbox file), by request
+type and by who answered: volume, first response in business hours (median, p90), share
+unanswered after 1 and 3 business days, client follow-ups, busiest hours and days. Read-only:
+nothing is moved or flagged. Prints which workflow hurts most, writes the Baseline tab and,
+with --html, a report.
+"""
+
 LEARN_EXAMPLES = """\
 examples:
   sheets-ops learn
@@ -319,6 +334,23 @@ def _inspect(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _baseline(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--since",
+        type=parse_day,
+        metavar="DATE",
+        default=None,
+        help="the first day read (default: 90 days before now)",
+    )
+    p.add_argument(
+        "--sent",
+        metavar="FOLDER",
+        help="what the agency sent: the IMAP Sent folder's name, a folder of .eml, or an mbox",
+    )
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the report as HTML too")
+    _with_now(p, "the moment the baseline is taken at")
+
+
 def _learn(p: argparse.ArgumentParser) -> None:
     _with_now(p, "the moment the models are trained at")
 
@@ -347,6 +379,7 @@ COMMANDS: dict[str, tuple[str, str, Callable[[argparse.ArgumentParser], None]]] 
     "simulate": ("replay a period and show what would escalate", SIMULATE_EXAMPLES, _simulate),
     "inspect": ("show what intake understands of messages", INSPECT_EXAMPLES, _inspect),
     "learn": ("train intake on the tracker's history now", LEARN_EXAMPLES, _learn),
+    "baseline": ("how service stood before, from the mailbox", BASELINE_EXAMPLES, _baseline),
     "demo": ("build a sample agency and run a cycle on it", DEMO_EXAMPLES, _demo),
 }
 

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from imap_tools import MailBox
-from imap_tools.errors import MailboxLoginError
+from imap_tools.errors import MailboxFolderSelectError, MailboxLoginError
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import encode_folder
 
@@ -71,6 +71,7 @@ class ImapMailbox:
         password: str,
         *,
         timeout: float = 60.0,
+        readonly: bool = False,
     ) -> None:
         parts = urlsplit(url)
         query = parse_qs(parts.query)
@@ -82,6 +83,7 @@ class ImapMailbox:
         self.rejected = query.get("rejected", ["Rejected"])[0]
         self.insecure = query.get("insecure", ["0"])[0].lower() in ("1", "yes", "true")
         self.user, self.password, self.timeout = user, password, timeout
+        self.readonly = readonly  # then no folder is SELECTed, only EXAMINEd (`examine`)
         self._box: BaseMailBox | None = None
         self._validity: int | None = None
         self._listed: set[str] = set()  # the UIDs the last listing saw
@@ -105,7 +107,8 @@ class ImapMailbox:
                 )
             else:
                 box = _StartTlsMailBox(self.host, self.port, self.timeout, self.insecure)
-            box.login(self.user, self.password, initial_folder=self.folder)
+            initial = None if self.readonly else self.folder
+            box.login(self.user, self.password, initial_folder=initial)
         except MailboxLoginError:
             raise MailboxError(
                 f"MAILBOX: {self.host} refused the login of {self.user!r}: "
@@ -149,6 +152,31 @@ class ImapMailbox:
                 if fresh or attempt == 2:
                     raise MailboxError(f"MAILBOX: cannot list {self.name} ({e})") from None
         raise AssertionError("unreachable")
+
+    def examine(self, folder: str) -> Iterator[MailItem]:
+        """Every message of `folder`, read-only: EXAMINE and BODY.PEEK, so that no flag
+        changes and nothing moves (`sheets-ops baseline` reads the inbox and Sent this way)."""
+        box = self.box()
+        try:
+            box.folder.set(folder, readonly=True)  # EXAMINE
+            typ, data = box.client.uid("SEARCH", "ALL")
+            uids = data[0].decode().split() if typ == "OK" and data and data[0] else []
+            for start in range(0, len(uids), _CHUNK):
+                chunk = ",".join(uids[start : start + _CHUNK])
+                typ, data = box.client.uid("FETCH", chunk, "(UID INTERNALDATE BODY.PEEK[])")
+                for entry in data if typ == "OK" else []:
+                    if isinstance(entry, tuple) and len(entry) >= 2:
+                        stamp = imaplib.Internaldate2tuple(entry[0])
+                        arrived = datetime(*stamp[:6], tzinfo=UTC) if stamp else None
+                        yield MailItem(f"{folder}:{start}", bytes(entry[1]), arrived)
+        except _CONNECTION as e:
+            self.close()
+            raise MailboxError(f"MAILBOX: cannot read {folder} on {self.host} ({e})") from None
+        except MailboxFolderSelectError:
+            raise MailboxError(
+                f"MAILBOX: {self.host} has no folder {folder!r}; give the Sent folder's name as "
+                "the server spells it"
+            ) from None
 
     # MailSource -------------------------------------------------------------------------
 
