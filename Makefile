@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.google_history
 	$(BIN)/python -m benchmarks.learning tests/corpus
 	$(BIN)/python -m benchmarks.learning_speed
+	$(BIN)/python -m benchmarks.baseline_speed
 	$(BIN)/python -m benchmarks.cycle_scaling  # the longest: 100,000 archived requests
 	$(BIN)/python -m benchmarks.metrics_speed
 	$(BIN)/python -m benchmarks.hostile_intake
