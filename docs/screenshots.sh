@@ -51,6 +51,23 @@ from tests.week import fill_week
 book = XlsxTracker('$work/week/tracker.xlsx'); book.init((*TABS, ARCHIVE)); fill_week(book)"
 (cd "$work/week" && "$OLDPWD/.venv/bin/sheets-ops" report --from 2026-11-16 --to 2026-11-22 --html "$work/week.html" >/dev/null)
 shot "$work/week.html" docs/weekly-report.png 1620
+# the same report once `sheets-ops baseline` read the mailbox of the months before (the
+# generated mailbox of tests/test_baseline.py): the baseline beside the week
+.venv/bin/python -c "
+import sys; sys.path.insert(0, '.')
+from pathlib import Path
+from sheets_ops.rules.settings import read_settings
+from sheets_ops.sync.xlsx import XlsxTracker
+from tests.mailbox_gen import generate
+box = generate(read_settings(XlsxTracker(Path('$work/week/tracker.xlsx')).read()).calendar, 400)
+for name, raws in (('old-inbox', box.inbox), ('old-sent', box.sent)):
+    (Path('$work') / name).mkdir()
+    for n, raw in enumerate(raws):
+        (Path('$work') / name / f'{n:05d}.eml').write_bytes(raw)"
+(cd "$work/week" && MAILBOX="$work/old-inbox" "$OLDPWD/.venv/bin/sheets-ops" baseline \
+    --sent "$work/old-sent" --since 2026-09-01 --now 2026-12-01T17:00 >/dev/null 2>&1)
+(cd "$work/week" && "$OLDPWD/.venv/bin/sheets-ops" report --from 2026-11-16 --to 2026-11-22 --html "$work/week-baseline.html" >/dev/null)
+shot "$work/week-baseline.html" docs/weekly-report-baseline.png 1800
 # the Dashboard tab as LibreOffice draws it (needs libreoffice-calc and poppler-utils), on
 # the same week, seen on its Friday afternoon
 .venv/bin/python -c "

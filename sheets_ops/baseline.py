@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
-from sheets_ops.model import CellValue
+from sheets_ops.model import BASELINE, CellValue
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.baseline import DAYS, Asked, Baseline, Figures, Reply, pair, reply_from
 from sheets_ops.rules.baseline import baseline as compute
@@ -31,7 +31,6 @@ from sheets_ops.sheet import Batch, Snapshot, TrackerError, counted, local
 from sheets_ops.sync import open_tracker
 from sheets_ops.sync.mailbox import MailboxError
 
-BASELINE = "Baseline"
 GRID_ROWS, GRID_COLUMNS = 80, 8  # the tab is rewritten whole: blank beyond what is used
 PROGRESS_EVERY = 1000
 

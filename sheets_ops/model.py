@@ -513,6 +513,7 @@ TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}
 # The Dashboard tab belongs to the job: it is rewritten whole, from A1, every quarter of an
 # hour. A fixed layout, so that charts point at fixed ranges (rows are 1-based, like A1).
 DASHBOARD = "Dashboard"
+BASELINE = "Baseline"  # written whole by `sheets-ops baseline`; the weekly report reads it
 DASHBOARD_ROWS, DASHBOARD_COLUMNS = 43, 3
 
 

@@ -97,6 +97,14 @@ def test_the_baseline_is_the_generators_to_the_minute(
     assert "hurts most" in out and "Baseline tab" in out
     assert "<table>" in (agency / "baseline.html").read_text("utf-8")
 
+    # the weekly report shows the baseline beside the week
+    assert main(["report", "--html", "weekly.html", "--now", at]) == 0
+    weekly = (agency / "weekly.html").read_text("utf-8")
+    assert "Before sheets-ops (the baseline, from the mailbox, 2026-09-01 to 2026-12-01)" in weekly
+    overall = table["All requests"]
+    assert f"{overall[2]:g} h" in weekly and f"{overall[4]:.0%}" in weekly
+    capsys.readouterr()
+
 
 @pytest.fixture(scope="module", params=servers())
 def imap(

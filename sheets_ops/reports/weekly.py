@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from sheets_ops.model import BASELINE
 from sheets_ops.reports.metrics import BUCKETS, Metrics, compute
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sheet import Snapshot
+from sheets_ops.sheet import Snapshot, cell_text
 
 CHARTS = ("volume", "aging", "load", "resolution")
 THIS, LAST = "#1a73e8", "#b0bec5"
@@ -27,6 +28,8 @@ class Report:
     this: Metrics
     last: Metrics
     charts: dict[str, bytes] = field(default_factory=dict)  # name -> PNG
+    # how things stood before sheets-ops (the Baseline tab): its period, and (what, value)
+    before: tuple[str, list[tuple[str, str]]] | None = None
 
     @property
     def start(self) -> datetime:
@@ -50,7 +53,33 @@ def build(snapshot: Snapshot, calendar: Calendar, start: datetime, end: datetime
         compute(snapshot, calendar, start - (end - start), start),
     )
     report.charts = draw(report)
+    report.before = before_from(snapshot)
     return report
+
+
+def before_from(snapshot: Snapshot) -> tuple[str, list[tuple[str, str]]] | None:
+    """The baseline's overall figures, as `sheets-ops baseline` left them in its tab."""
+    tab = snapshot.tab(BASELINE)
+    if tab is None:
+        return None
+    rows = {cell_text(r[0]): r for r in tab.rows if r}
+    period, overall = rows.get("Period"), rows.get("All requests")
+    if period is None or overall is None or len(overall) < 6:
+        return None
+
+    def hours(v: object) -> str:
+        return f"{v:g} h" if isinstance(v, int | float) else "-"
+
+    def share(v: object) -> str:
+        return f"{v:.0%}" if isinstance(v, int | float) else "-"
+
+    return cell_text(period[1]), [
+        ("Requests", cell_text(overall[1])),
+        ("First response, median", hours(overall[2])),
+        ("First response, p90", hours(overall[3])),
+        ("Unanswered after 1 business day", share(overall[4])),
+        ("Unanswered after 3 business days", share(overall[5])),
+    ]
 
 
 def _pct(value: float | None) -> str:
@@ -170,6 +199,7 @@ def context(report: Report, src: Callable[[str], str]) -> dict[str, Any]:
         ],
         "renewals": sorted(a.renewals_by_stage.items()),
         "renewal_premium": a.renewal_premium,
+        "before": report.before,
     }
 
 
