@@ -13,6 +13,7 @@ from typing import Any
 from sheets_ops.model import LOG, REQUESTS
 from sheets_ops.reports.notify import EMAIL_FAILED, EMAIL_SENT, Mailer, Outgoing, rows_by_id
 from sheets_ops.reports.owner_mail import daily_summary, weekly_report
+from sheets_ops.reports.pilot_mail import pilot_report
 from sheets_ops.reports.queue_mail import my_queues
 from sheets_ops.rules.intake import IntakePlan
 from sheets_ops.rules.renewals import RenewalReminder
@@ -72,6 +73,7 @@ def plan_emails(
         mailer.digests(rows, log, failures)
         + daily_summary(mailer, rows, log)
         + weekly_report(mailer, log)
+        + pilot_report(mailer, snapshot)
         + my_queues(mailer, rows, log)
     ):
         if email.record is not None:

@@ -3,6 +3,8 @@ is routed, clocked, escalated and answered; ending the pilot brings the rest in.
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,15 @@ def requests(path: Path) -> dict[str, dict[str, object]]:
     header = [c.value for c in ws[1]]
     rows = [dict(zip(header, r, strict=False)) for r in ws.iter_rows(min_row=2, values_only=True)]
     return {str(r["Type"]): r for r in rows if r["ID"]}
+
+
+def plain(path: Path) -> str:
+    """An email's plain-text part, as a mail program shows it."""
+    msg = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    body = msg.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    return str(body.get_content())
 
 
 def escalated(path: Path) -> set[str]:
@@ -70,9 +81,20 @@ def test_a_pilot_on_coi_for_one_csr_works_only_the_coi_until_it_ends(
     assert escalated(tracker) == {coi["ID"]}
     assert requests(tracker)["Endorsement"]["SLA"] == "Outside pilot"
 
+    summary = plain(next((agency / "outbox").glob("summary-20261203-dana*.eml")))
+    assert "pilot of COI with Alicia Gomez until 2026-12-11" in summary  # the day's summary
+
+    # on its last day the owner gets the pilot report, once
+    assert main(["run", "--once", "--now", "2026-12-11T10:00"]) == 0
+    assert main(["run", "--once", "--now", "2026-12-11T10:05"]) == 0
+    [report] = (agency / "outbox").glob("pilot-20261211-*.eml")
+    text = plain(report)
+    assert "dana@agency.example" in report.name and "The pilot of COI took" in text
+    assert "Endorsement" in text and "closes when ticked" in text  # what done means, per type
+
     # the pilot ends: the Endorsement joins the normal flow at the next cycle
     set_settings(tracker, Pilot_Types="")
-    assert main(["run", "--once", "--now", "2026-12-03T16:10"]) == 0
+    assert main(["run", "--once", "--now", "2026-12-11T16:10"]) == 0
     now = requests(tracker)["Endorsement"]
     assert now["Owner"] in ("Alicia Gomez", "Ben Carter") and now["Due"] is not None
     assert now["SLA"] not in ("Outside pilot", None)

@@ -25,6 +25,7 @@ from sheets_ops.reports.notify import (
 )
 from sheets_ops.rules.exports import parse_date
 from sheets_ops.rules.history import CLOSED
+from sheets_ops.rules.pilot import pilot_from
 from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.sheet import Tab, cell_text
 
@@ -179,7 +180,16 @@ def summary_context(mailer: Mailer, rows: Mapping[str, dict[str, Any]]) -> dict[
         if today in (due_day, deadline_day):
             today_due.append(mailer.item(rid, "Due today", "", "", rows))
     pipeline, at_risk, stake, risk_stake = renewal_pipeline(mailer, today)
+    pilot = pilot_from(lambda key: mailer.settings.get(key.lower(), ""), today)
+    pilot_line = ""
+    if pilot is not None:
+        mine = sum(1 for r in open_rows if pilot.covers(cell_text(r.get("type"))))
+        pilot_line = (
+            f"A {pilot.describe()}: {mine} of the {len(open_rows)} open requests are the "
+            "pilot's; the others are left to people (SLA: Outside pilot)"
+        )
     return {
+        "pilot": pilot_line,
         "pipeline": pipeline,
         "at_risk": at_risk,
         "stake": stake,

@@ -19,17 +19,17 @@ OUTSIDE_PILOT = "Outside pilot"
 
 @dataclass(frozen=True)
 class Pilot:
-    types: frozenset[str]  # lower case
+    types: tuple[str, ...]  # as Settings writes them
     csrs: tuple[str, ...]
     until: date | None
 
     def covers(self, kind: str) -> bool:
-        return kind.strip().lower() in self.types
+        return kind.strip().lower() in {t.lower() for t in self.types}
 
     def describe(self) -> str:
         who = ", ".join(self.csrs) or "the whole team"
         until = f" until {self.until.isoformat()}" if self.until else ""
-        return f"pilot of {', '.join(sorted(self.types))} with {who}{until}"
+        return f"pilot of {', '.join(self.types)} with {who}{until}"
 
 
 def _listed(text: str) -> list[str]:
@@ -47,7 +47,7 @@ def pilot_until(text: str) -> date | None:
 def pilot_from(setting: Callable[[str], str], today: date) -> Pilot | None:
     """The pilot the Settings tab describes, when it is on `today`; None when there is none
     (Pilot Types blank) or it has ended."""
-    types = frozenset(t.lower() for t in _listed(setting("Pilot Types")))
+    types = tuple(dict.fromkeys(_listed(setting("Pilot Types"))))
     if not types:
         return None
     until = pilot_until(setting("Pilot Until"))
