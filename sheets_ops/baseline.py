@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sheets_ops import config
 from sheets_ops.config import Config, ConfigError
-from sheets_ops.model import BASELINE, CellValue
+from sheets_ops.model import BASELINE, CellValue, RequestType
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.baseline import DAYS, Asked, Baseline, Figures, Reply, pair, reply_from
 from sheets_ops.rules.baseline import baseline as compute
@@ -127,47 +127,51 @@ def _domain(address: str) -> str:
     return "@" + address.rpartition("@")[2] if "@" in address else ""
 
 
+COLUMNS = (
+    "Type",
+    "Median first response (bh)",
+    "p90 (bh)",
+    "Unanswered after 1 day",
+    "Unanswered after 3 days",
+    "Requests",
+    "Client follow-ups",
+)
+
+
+def _line(f: Figures) -> list[CellValue]:
+    def hours(x: float | None) -> CellValue:
+        return None if x is None else round(x, 2)
+
+    def share(x: float | None) -> CellValue:
+        return None if x is None else round(x, 3)
+
+    return [
+        f.name,
+        hours(f.median),
+        hours(f.p90),
+        share(f.unanswered_1),
+        share(f.unanswered_3),
+        f.volume,
+        f.follow_ups,
+    ]
+
+
 def grid(b: Baseline, hurts: str) -> list[list[CellValue]]:
+    """The Baseline tab: a row per request type at fixed rows (6 to 12, charted by
+    BASELINE_CHART), then all requests, who answered, the busiest days and hours."""
+    by_type = {f.name: f for f in b.by_type}
+    stamp = f"{b.now:%Y-%m-%d %H:%M}"
     rows: list[list[CellValue]] = [
-        [
-            "Baseline",
-            f"{b.now:%Y-%m-%d %H:%M}",
-            "written by sheets-ops baseline; edits here are replaced",
-        ],
+        ["Baseline", stamp, "written by sheets-ops baseline; edits here are replaced"],
         ["Period", f"{b.since:%Y-%m-%d} to {b.now:%Y-%m-%d}"],
         ["Hurts most", hurts],
         [],
-        [
-            "Type",
-            "Requests",
-            "Median first response (bh)",
-            "p90 (bh)",
-            "Unanswered after 1 day",
-            "Unanswered after 3 days",
-            "Client follow-ups",
-        ],
+        list(COLUMNS),
     ]
-
-    def line(f: Figures) -> list[CellValue]:
-        def share(x: float | None) -> CellValue:
-            return None if x is None else round(x, 3)
-
-        def hours(x: float | None) -> CellValue:
-            return None if x is None else round(x, 2)
-
-        return [
-            f.name,
-            f.volume,
-            hours(f.median),
-            hours(f.p90),
-            share(f.unanswered_1),
-            share(f.unanswered_3),
-            f.follow_ups,
-        ]
-
-    rows += [line(f) for f in b.by_type] + [line(b.overall), []]
-    rows.append(["Answered by", "Requests", "Median first response (bh)", "p90 (bh)"])
-    rows += [line(f)[:4] for f in b.by_person] + [[]]
+    rows += [_line(by_type.get(k.value) or Figures(k.value)) for k in RequestType]
+    rows += [_line(b.overall), []]
+    rows.append(["Answered by", *COLUMNS[1:3], "", "", "Requests"])
+    rows += [[*_line(f)[:3], None, None, f.volume] for f in b.by_person] + [[]]
     rows.append(["Busiest days", *[f"{d} {b.days.get(d, 0)}" for d in DAYS]])
     busiest = sorted(b.hours.items(), key=lambda kv: (-kv[1], kv[0]))[:6]
     rows.append(["Busiest hours", *[f"{h:02d}:00 {n}" for h, n in busiest]])

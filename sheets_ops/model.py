@@ -526,6 +526,12 @@ class DashboardChart:
     anchor: str  # where the chart's top-left corner sits
 
 
+# The Baseline tab (`sheets-ops baseline`): a row per request type from row 6 (one for each
+# RequestType, in that order), the median first response in column B, charted.
+BASELINE_CHART = DashboardChart(
+    "First response before sheets-ops (median business hours)", 5, 12, 1, "J2"
+)
+
 DASHBOARD_CHARTS = (
     DashboardChart("Open work by age (business days)", 16, 20, 1, "E3"),
     DashboardChart("Open requests per owner", 22, 34, 1, "E20"),

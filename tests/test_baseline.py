@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import mailbox
 import statistics
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from sheets_ops.baseline import grid
 from sheets_ops.cli import main
+from sheets_ops.model import TABS, RequestType
+from sheets_ops.rules.baseline import Baseline
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.settings import read_settings
+from sheets_ops.sheet import Batch
+from sheets_ops.sync.google import GoogleTracker
 from sheets_ops.sync.xlsx import XlsxTracker
+from tests.fake_sheets import FakeSheets
 from tests.imap_server import PASSWORD, USER, ImapServer, running, servers
 from tests.mailbox_gen import NOW, PEOPLE, SAYS, generate
 
@@ -82,18 +89,22 @@ def test_the_baseline_is_the_generators_to_the_minute(
         waited = [d / 60 for _k, _r, d, _w in mine if d is not None]
         median, p90 = quantiles(waited)
         row = table[kind]
-        assert row[1] == len(mine)
-        assert abs(row[2] - median) * 60 < 1 and abs(row[3] - p90) * 60 < 1, (kind, row)
-        for days, column in ((1, 4), (3, 5)):
+        assert row[5] == len(mine)
+        assert abs(row[1] - median) * 60 < 1 and abs(row[2] - p90) * 60 < 1, (kind, row)
+        for days, column in ((1, 3), (3, 4)):
             old = [r for r in mine if calendar.hours_between(r[1], NOW) >= days * day]
             late = [r for r in old if r[2] is None or r[2] > days * day * 60]
             assert abs(row[column] - len(late) / len(old)) < 0.001, (kind, days, row)
     assert table["All requests"][6] == box.follow_ups
+    assert [r[0] for r in cells[5:12]] == [k.value for k in RequestType]  # the charted rows
+    with zipfile.ZipFile(tracker) as book:  # openpyxl does not read charts back: the XML
+        charts = [book.read(n) for n in book.namelist() if n.startswith("xl/charts/chart")]
+    assert sum(b"Baseline'!$B$6:$B$12" in c for c in charts) == 1  # the medians by type
     by_person = {r[0]: r for r in cells if r and r[0] in PEOPLE.values()}
     for address, name in PEOPLE.items():
         waited = [d / 60 for _k, _r, d, w in box.requests if w == address and d is not None]
-        assert by_person[name][1] == len(waited)
-        assert abs(by_person[name][2] - quantiles(waited)[0]) * 60 < 1
+        assert by_person[name][5] == len(waited)
+        assert abs(by_person[name][1] - quantiles(waited)[0]) * 60 < 1
     assert "hurts most" in out and "Baseline tab" in out
     assert "<table>" in (agency / "baseline.html").read_text("utf-8")
 
@@ -102,7 +113,7 @@ def test_the_baseline_is_the_generators_to_the_minute(
     weekly = (agency / "weekly.html").read_text("utf-8")
     assert "Before sheets-ops (the baseline, from the mailbox, 2026-09-01 to 2026-12-01)" in weekly
     overall = table["All requests"]
-    assert f"{overall[2]:g} h" in weekly and f"{overall[4]:.0%}" in weekly
+    assert f"{overall[1]:g} h" in weekly and f"{overall[3]:.0%}" in weekly
     capsys.readouterr()
 
 
@@ -160,7 +171,7 @@ def test_the_baseline_reads_imap_read_only_and_finds_the_same(
     assert main(["baseline", "--sent", sent, *at]) == 0
     assert snapshot_of(imap) == before  # read-only: nothing moved, flagged or created
     assert baseline_rows(tracker) == from_files
-    assert any(r[0] == "COI" and r[1] == 20 for r in from_files)
+    assert any(r[0] == "COI" and r[5] == 20 for r in from_files)
     capsys.readouterr()
 
 
@@ -184,3 +195,18 @@ def test_without_a_tracker_the_baseline_still_answers(
     assert "All requests       30 requests" in captured.out  # the colleagues' forwards are not
     assert "default business hours" in captured.err
     assert answered < 30 and "hurts most" in captured.out
+
+
+def test_the_baseline_tab_on_google_gets_its_chart(
+    google_tracker: object, sheets_api: object
+) -> None:
+    """Written through gspread to the fake Sheets API: the tab is added with its chart."""
+
+    assert isinstance(google_tracker, GoogleTracker) and isinstance(sheets_api, FakeSheets)
+    google_tracker.init(TABS)
+    batch = Batch()
+    batch.grids["Baseline"] = grid(Baseline(NOW, NOW), "nothing yet")
+    google_tracker.write(batch)
+    titles = [c["spec"]["title"] for c in sheets_api.sheet("Baseline").charts]
+    assert titles == ["First response before sheets-ops (median business hours)"]
+    assert sheets_api.values("Baseline")[5][0] == "COI"

@@ -39,11 +39,11 @@ def _before(snapshot: Snapshot) -> dict[str, tuple[float | None, float | None, i
     out: dict[str, tuple[float | None, float | None, int]] = {}
     if tab is None:
         return out
-    for r in tab.rows:
-        if len(r) >= 6 and isinstance(r[1], int | float) and cell_text(r[0]):
-            median = float(r[2]) if isinstance(r[2], int | float) else None
-            late = float(r[4]) if isinstance(r[4], int | float) else None
-            out.setdefault(cell_text(r[0]), (median, late, int(r[1])))  # by type first
+    for r in tab.rows:  # the columns of baseline.COLUMNS; the rows by type come first
+        if len(r) >= 6 and isinstance(r[5], int | float) and r[5] and cell_text(r[0]):
+            median = float(r[1]) if isinstance(r[1], int | float) else None
+            late = float(r[3]) if isinstance(r[3], int | float) else None
+            out.setdefault(cell_text(r[0]), (median, late, int(r[5])))
     return out
 
 

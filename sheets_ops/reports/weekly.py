@@ -73,12 +73,12 @@ def before_from(snapshot: Snapshot) -> tuple[str, list[tuple[str, str]]] | None:
     def share(v: object) -> str:
         return f"{v:.0%}" if isinstance(v, int | float) else "-"
 
-    return cell_text(period[1]), [
-        ("Requests", cell_text(overall[1])),
-        ("First response, median", hours(overall[2])),
-        ("First response, p90", hours(overall[3])),
-        ("Unanswered after 1 business day", share(overall[4])),
-        ("Unanswered after 3 business days", share(overall[5])),
+    return cell_text(period[1]), [  # the columns of baseline.COLUMNS
+        ("Requests", cell_text(overall[5])),
+        ("First response, median", hours(overall[1])),
+        ("First response, p90", hours(overall[2])),
+        ("Unanswered after 1 business day", share(overall[3])),
+        ("Unanswered after 3 business days", share(overall[4])),
     ]
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from gspread.utils import a1_to_rowcol
 
 from sheets_ops.model import (
+    BASELINE,
+    BASELINE_CHART,
     DASHBOARD,
     DASHBOARD_CHARTS,
     FILL_NOTE,
@@ -352,6 +354,8 @@ def new_grid_tab(name: str, sheet_id: int) -> list[dict[str, Any]]:
     ]
     if name == DASHBOARD:
         body += [add_chart(sheet_id, spec) for spec in DASHBOARD_CHARTS]
+    if name == BASELINE:
+        body.append(add_chart(sheet_id, BASELINE_CHART))
     return body
 
 

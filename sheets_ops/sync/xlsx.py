@@ -28,6 +28,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineError, CalamineWorkbook
 
 from sheets_ops.model import (
+    BASELINE,
+    BASELINE_CHART,
     DASHBOARD,
     TabSpec,
 )
@@ -160,6 +162,9 @@ class XlsxTracker:
             dashboard = sheet_named(wb, DASHBOARD)
             if dashboard is not None:  # openpyxl drops charts it loads: draw them again
                 draw_charts(dashboard)
+            baseline = sheet_named(wb, BASELINE)
+            if baseline is not None:
+                draw_charts(baseline, (BASELINE_CHART,))
             tmp = self.path.with_name(
                 f".{self.path.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_SUFFIX}"
             )

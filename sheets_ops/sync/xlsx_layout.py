@@ -29,6 +29,7 @@ from sheets_ops.model import (
     JOB_NOTE,
     CellValue,
     Column,
+    DashboardChart,
     Owner,
     SlaState,
     TabSpec,
@@ -127,10 +128,11 @@ def sheet_named(wb: Workbook, title: str) -> Worksheet | None:
     return None
 
 
-def draw_charts(ws: Worksheet) -> None:
-    """The Dashboard's charts, over its fixed ranges (model.DASHBOARD_CHARTS)."""
+def draw_charts(ws: Worksheet, charts: Sequence[DashboardChart] = DASHBOARD_CHARTS) -> None:
+    """A job-owned tab's charts, over its fixed ranges (model.DASHBOARD_CHARTS, or the
+    Baseline tab's BASELINE_CHART)."""
     ws._charts = []  # type: ignore[attr-defined]  # openpyxl keeps them in a private list
-    for spec in DASHBOARD_CHARTS:
+    for spec in charts:
         chart = BarChart()
         chart.title = spec.title
         chart.style = 10
@@ -145,7 +147,7 @@ def draw_charts(ws: Worksheet) -> None:
     ws.column_dimensions["A"].width = 30
     ws.column_dimensions["B"].width = 18
     ws.column_dimensions["C"].width = 14
-    for row in (1, 3, *(spec.header for spec in DASHBOARD_CHARTS)):
+    for row in (1, 3, *(spec.header for spec in charts)):
         for cell in ws[row][:DASHBOARD_COLUMNS]:
             cell.font = Font(bold=True)
 
