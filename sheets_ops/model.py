@@ -514,7 +514,7 @@ TAB_BY_NAME: dict[str, TabSpec] = {t.name: t for t in TABS}
 # hour. A fixed layout, so that charts point at fixed ranges (rows are 1-based, like A1).
 DASHBOARD = "Dashboard"
 BASELINE = "Baseline"  # written whole by `sheets-ops baseline`; the weekly report reads it
-DASHBOARD_ROWS, DASHBOARD_COLUMNS = 43, 3
+DASHBOARD_ROWS, DASHBOARD_COLUMNS = 43, 4  # D: the baseline, once `sheets-ops baseline` ran
 
 
 @dataclass(frozen=True)

@@ -43,8 +43,8 @@ def test_the_tables_on_the_worked_week() -> None:
     week(tracker)
     rows = grid(tracker.read(), CAL, MONDAY)
     assert len(rows) == DASHBOARD_ROWS and {len(r) for r in rows} == {DASHBOARD_COLUMNS}
-    assert rows[1] == ["Updated", "2026-11-23 10:00", None]
-    assert rows[2] == ["Figure", "This week so far", "Last week"]
+    assert rows[1] == ["Updated", "2026-11-23 10:00", None, None]
+    assert rows[2] == ["Figure", "This week so far", "Last week", None]  # D: no baseline yet
     # last week: the figures worked out by hand in tests/week.py
     assert cell(rows, "Requests received", 2) == "6"
     assert cell(rows, "Requests closed", 2) == "4"
@@ -54,11 +54,11 @@ def test_the_tables_on_the_worked_week() -> None:
     # open now (Monday 10:00): R4 (28 business hours: 3.1 days), R5 (3 h) and R6 (over 7)
     ages = {r[0]: r[1] for r in rows[16:20]}
     assert ages == {"under 1 day": 1, "1 to 3 days": 0, "3 to 7 days": 1, "over 7 days": 1}
-    assert rows[21] == ["Open per owner", "Requests", None]
+    assert rows[21] == ["Open per owner", "Requests", None, None]
     assert [r[:2] for r in rows[22:25]] == [["Alicia", 1], ["Priya", 1], ["Tom", 1]]
-    assert rows[35] == ["Received by type", "This week so far", "Last week"]
-    assert rows[36] == ["COI", 0, 3]
-    assert rows[42] == ["Other", 0, 0]
+    assert rows[35] == ["Received by type", "This week so far", "Last week", None]
+    assert rows[36] == ["COI", 0, 3, None]
+    assert rows[42] == ["Other", 0, 0, None]
 
 
 def test_a_cycle_writes_it_then_only_every_quarter_hour(tracker: Tracker, tmp_path: Path) -> None:
@@ -124,3 +124,23 @@ def test_a_dashboard_someone_deleted_comes_back_with_its_charts(
     run_cycle(google_tracker, FolderMailbox(tmp_path / "inbox"), MONDAY)
     assert len(sheets_api.sheet("Dashboard").charts) == 3
     assert sheets_api.values("Dashboard")[2] == ["Figure", "This week so far", "Last week"]
+
+
+def test_the_baseline_stands_beside_the_weeks_once_taken() -> None:
+    """After `sheets-ops baseline`, column D says how the figures stood before."""
+    from sheets_ops.baseline import grid as baseline_grid
+    from sheets_ops.rules.baseline import Baseline, Figures
+    from sheets_ops.sheet import Batch
+
+    tracker = MemoryTracker()
+    tracker.init(TABS)
+    week(tracker)
+    taken = Baseline(MONDAY, MONDAY, overall=Figures("All requests", 40, 8.13, 31.5, 0.4, 0.2))
+    batch = Batch()
+    batch.grids["Baseline"] = baseline_grid(taken, "COI hurts most")
+    tracker.write(batch)
+    rows = grid(tracker.read(), CAL, MONDAY)
+    assert rows[2][3] == "Before sheets-ops"
+    assert cell(rows, "First response, median", 3) == "8.13 h"
+    assert cell(rows, "First response, p90", 3) == "31.5 h"
+    assert cell(rows, "Requests closed", 3) is None  # the baseline has no such figure

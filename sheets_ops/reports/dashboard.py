@@ -18,7 +18,7 @@ from sheets_ops.model import (
     RequestType,
 )
 from sheets_ops.reports.metrics import BUCKETS, compute
-from sheets_ops.reports.weekly import Report, figures, week_before
+from sheets_ops.reports.weekly import Report, before_from, figures, week_before
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.sheet import Snapshot
 
@@ -63,9 +63,11 @@ def grid(
 
     put(1, "Service desk", "written by sheets-ops; edits here are replaced")
     put(2, "Updated", now.strftime(STAMP), f"Archived requests: {archive}" if archive else None)
-    put(3, "Figure", "This week so far", "Last week")
+    baseline = before_from(snapshot)  # the figures the weekly report shows beside the week
+    before = dict(baseline[1]) if baseline else {}
+    put(3, "Figure", "This week so far", "Last week", "Before sheets-ops" if before else None)
     for k, (what, a, b) in enumerate(figures(report)):  # rows 4 to 14
-        put(4 + k, what, a, b)
+        put(4 + k, what, a, b, before.get(what))
     age, owners, types = DASHBOARD_CHARTS
     put(age.header, "Open work by age", "Requests")
     for k, bucket in enumerate(BUCKETS):
