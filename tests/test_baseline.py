@@ -114,6 +114,16 @@ def test_the_baseline_is_the_generators_to_the_minute(
     assert "Before sheets-ops (the baseline, from the mailbox, 2026-09-01 to 2026-12-01)" in weekly
     overall = table["All requests"]
     assert f"{overall[1]:g} h" in weekly and f"{overall[3]:.0%}" in weekly
+    assert "the pilot" not in weekly
+    wb = load_workbook(tracker)  # a pilot on COI: its own baseline beside the overall one
+    next(r for r in wb["Settings"].iter_rows(min_row=2) if r[0].value == "Pilot Types")[
+        1
+    ].value = "COI"
+    wb.save(tracker)
+    assert main(["report", "--html", "weekly.html", "--now", at]) == 0
+    weekly = (agency / "weekly.html").read_text("utf-8")
+    assert "COI (the pilot&#39;s)" in weekly or "COI (the pilot's)" in weekly
+    assert f"{table['COI'][1]:g} h median" in weekly
     capsys.readouterr()
 
 

@@ -53,12 +53,25 @@ def build(snapshot: Snapshot, calendar: Calendar, start: datetime, end: datetime
         compute(snapshot, calendar, start - (end - start), start),
     )
     report.charts = draw(report)
-    report.before = before_from(snapshot)
+    report.before = before_from(snapshot, _pilot_types(snapshot, end))
     return report
 
 
-def before_from(snapshot: Snapshot) -> tuple[str, list[tuple[str, str]]] | None:
-    """The baseline's overall figures, as `sheets-ops baseline` left them in its tab."""
+def _pilot_types(snapshot: Snapshot, end: datetime) -> tuple[str, ...]:
+    """The types of a pilot on during the period, for their own baseline lines."""
+    from sheets_ops.rules.pilot import pilot_from
+    from sheets_ops.rules.settings import read_settings
+
+    settings = read_settings(snapshot)
+    pilot = pilot_from(settings.get, (end - timedelta(days=1)).date())
+    return pilot.types if pilot is not None else ()
+
+
+def before_from(
+    snapshot: Snapshot, types: Sequence[str] = ()
+) -> tuple[str, list[tuple[str, str]]] | None:
+    """The baseline's overall figures, as `sheets-ops baseline` left them in its tab, and
+    those of `types` (a pilot's)."""
     tab = snapshot.tab(BASELINE)
     if tab is None:
         return None
@@ -73,13 +86,23 @@ def before_from(snapshot: Snapshot) -> tuple[str, list[tuple[str, str]]] | None:
     def share(v: object) -> str:
         return f"{v:.0%}" if isinstance(v, int | float) else "-"
 
-    return cell_text(period[1]), [  # the columns of baseline.COLUMNS
+    lines = [  # the columns of baseline.COLUMNS
         ("Requests", cell_text(overall[5])),
         ("First response, median", hours(overall[1])),
         ("First response, p90", hours(overall[2])),
         ("Unanswered after 1 business day", share(overall[3])),
         ("Unanswered after 3 business days", share(overall[4])),
     ]
+    for kind in types:
+        row = next((r for name, r in rows.items() if name.lower() == kind.lower()), None)
+        if row is not None and len(row) >= 6:
+            lines.append(
+                (
+                    f"{cell_text(row[0])} (the pilot's)",
+                    f"{hours(row[1])} median, {share(row[3])} unanswered after 1 day",
+                )
+            )
+    return cell_text(period[1]), lines
 
 
 def _pct(value: float | None) -> str:
