@@ -179,6 +179,25 @@ def test_reports_over_archived_periods_give_the_same_figures_after_the_move(
     assert report(capsys, *period) == before
 
 
+def test_a_dashboard_refresh_asks_the_small_file_not_every_archived_source(
+    tmp_path: Path,
+) -> None:
+    """Whether a period reaches the archive is in a file of its own: a refresh of the
+    Dashboard (every quarter hour) does not read the index of every archived Source."""
+    path = tmp_path / "tracker.xlsx"
+    old_tracker(path)
+    tracker, inbox, state = XlsxTracker(path), FolderMailbox(tmp_path / "inbox"), tmp_path / "s"
+    run_cycle(tracker, inbox, NOW, state=StateDir(state))  # the move, and the index
+    index = state / "archive-index.json"
+    assert (state / "archive-latest.json").exists() and index.exists()
+    index.write_text("not read", "utf-8")  # the big file: a refresh must not need it
+    later = NOW + timedelta(minutes=20)  # past the Dashboard's quarter hour
+    run_cycle(tracker, inbox, later, state=StateDir(state))
+    assert index.read_text("utf-8") == "not read"  # neither read (it would fail) nor rebuilt
+    stamp = XlsxTracker(path).read().tab("Dashboard")
+    assert stamp is not None and stamp.rows[0][1] == f"{later:%Y-%m-%d %H:%M}"
+
+
 def test_archived_messages_and_ids_are_never_taken_again_even_without_state(
     tmp_path: Path,
 ) -> None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # gspread loads only for a Google tracker
     from sheets_ops.sync.google import GoogleTracker
 
 INDEX = "archive-index.json"
+LATEST = "archive-latest.json"  # the index's latest moment alone: what a report asks first
 GOOGLE_VOLUME = re.compile(r"^Archive (\d{4})$")
 VOLUME = re.compile(r"^Archive (\d{4})\.xlsx$")
 VOLUME_TABS: tuple[TabSpec, ...] = (replace(REQUESTS, name="Requests"), LOG)
@@ -153,8 +154,18 @@ class Archive:
     def reaches(self, since: datetime) -> bool:
         """Whether any archived request was received or closed at `since` or later: only then
         do a period's figures need the archive read."""
-        latest = self._index().latest
+        latest = self._latest()
         return latest is not None and latest >= since
+
+    def _latest(self) -> datetime | None:
+        """The index's latest moment, from its small file when it is current (the index
+        itself holds every archived Source: a Dashboard refresh should not read them)."""
+        if self.state is not None:
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                data = json.loads((self.state.folder / LATEST).read_text("utf-8"))
+                if data["stamps"] == {k: list(v) for k, v in self._stamps().items()}:
+                    return datetime.fromisoformat(data["latest"]) if data["latest"] else None
+        return self._index().latest
 
     def snapshot(self, since: datetime | None = None) -> Snapshot:
         """Every workbook's Requests and Log rows (those of years from `since` on) as one
@@ -225,13 +236,15 @@ class Archive:
         }
         folder = self.state.folder
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{INDEX}.{os.getpid()}.tmp"
-        try:
-            tmp.write_text(json.dumps(data), "utf-8")
-            os.replace(tmp, folder / INDEX)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        small = {"stamps": data["stamps"], "latest": data["latest"]}
+        for name, content in ((INDEX, data), (LATEST, small)):
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            try:
+                tmp.write_text(json.dumps(content), "utf-8")
+                os.replace(tmp, folder / name)
+            finally:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 class WorkbookArchive(Archive):
