@@ -136,6 +136,7 @@ def test_the_baseline_stands_beside_the_weeks_once_taken() -> None:
     tracker.init(TABS)
     week(tracker)
     taken = Baseline(MONDAY, MONDAY, overall=Figures("All requests", 40, 8.13, 31.5, 0.4, 0.2))
+    taken.by_type = [Figures("COI", 12, 5.5, 20.0, 0.25, 0.1)]
     batch = Batch()
     batch.grids["Baseline"] = baseline_grid(taken, "COI hurts most")
     tracker.write(batch)
@@ -144,3 +145,6 @@ def test_the_baseline_stands_beside_the_weeks_once_taken() -> None:
     assert cell(rows, "First response, median", 3) == "8.13 h"
     assert cell(rows, "First response, p90", 3) == "31.5 h"
     assert cell(rows, "Requests closed", 3) is None  # the baseline has no such figure
+    assert rows[35][3] == "Before: first response"  # and per type, a pilot's among them
+    assert rows[36][:1] + rows[36][3:] == ["COI", "5.5 h"]
+    assert rows[37][3] is None  # Endorsement: the baseline saw none

@@ -18,7 +18,7 @@ from sheets_ops.model import (
     RequestType,
 )
 from sheets_ops.reports.metrics import BUCKETS, compute
-from sheets_ops.reports.weekly import Report, before_from, figures, week_before
+from sheets_ops.reports.weekly import Report, before_by_type, before_from, figures, week_before
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.sheet import Snapshot
 
@@ -79,12 +79,15 @@ def grid(
         load = [*load[: slots - 1], ("others", sum(n for _o, n in load[slots - 1 :]))]
     for k, (owner, n) in enumerate(load):
         put(owners.header + 1 + k, owner, n)
-    put(types.header, "Received by type", "This week so far", "Last week")
+    by_type = before_by_type(snapshot)  # the baseline's median first response, per type
+    said = "Before: first response" if by_type else None
+    put(types.header, "Received by type", "This week so far", "Last week", said)
     for k, kind in enumerate(RequestType):
         put(
             types.header + 1 + k,
             kind.value,
             this.by_type.get(kind.value, 0),
             report.last.by_type.get(kind.value, 0),
+            by_type.get(kind.value),
         )
     return rows

@@ -67,6 +67,18 @@ def _pilot_types(snapshot: Snapshot, end: datetime) -> tuple[str, ...]:
     return pilot.types if pilot is not None else ()
 
 
+def before_by_type(snapshot: Snapshot) -> dict[str, str]:
+    """Type -> the baseline's median first response ("8.1 h"), from the Baseline tab."""
+    tab = snapshot.tab(BASELINE)
+    if tab is None:
+        return {}
+    return {  # the rows by type, in the columns of baseline.COLUMNS
+        cell_text(r[0]): f"{r[1]:g} h"
+        for r in tab.rows
+        if len(r) > 5 and isinstance(r[1], int | float) and isinstance(r[5], int | float)
+    }
+
+
 def before_from(
     snapshot: Snapshot, types: Sequence[str] = ()
 ) -> tuple[str, list[tuple[str, str]]] | None:
