@@ -92,15 +92,21 @@ def requests_in(
     directory = directory_.from_snapshot(snapshot) if snapshot else directory_.Directory()
     zone = read_settings(snapshot or Snapshot({})).zone
     parsed = []
+    unreadable = 0
     for n, raw in enumerate(messages, 1):
         try:
             p = parse_message(raw, None, now)  # by its Date, as replies are read
         except MessageError:
+            unreadable += 1
             continue
         if p.received >= since and p.sender not in ours and _domain(p.sender) not in ours:
             parsed.append(p)
         if n % PROGRESS_EVERY == 0:
             say(f"read {counted(n, 'inbox message')}")
+    if unreadable:
+        say(
+            f"{counted(unreadable, 'inbox message')} could not be read as email and are not counted"
+        )
     parsed.sort(key=lambda p: p.received)
     threads = Threads()
     asked: list[Asked] = []

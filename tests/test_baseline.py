@@ -195,6 +195,7 @@ def test_without_a_tracker_the_baseline_still_answers(
     (agency / "inbox").mkdir(exist_ok=True)
     for n, raw in enumerate(box.inbox):
         (agency / "inbox" / f"{n:03d}.eml").write_bytes(raw)
+    (agency / "inbox" / "zzz.eml").write_bytes(b"")  # not mail at all: said, and not counted
     sent = mailbox.mbox(agency / "sent.mbox")  # an mbox file, as a mail program exports it
     for raw in box.sent:
         sent.add(raw)
@@ -204,6 +205,7 @@ def test_without_a_tracker_the_baseline_still_answers(
     answered = sum(1 for r in box.requests if r[2] is not None)
     assert "All requests       30 requests" in captured.out  # the colleagues' forwards are not
     assert "default business hours" in captured.err
+    assert "1 inbox message could not be read as email" in captured.err
     assert answered < 30 and "hurts most" in captured.out
 
 

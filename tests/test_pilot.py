@@ -83,6 +83,7 @@ def test_a_pilot_on_coi_for_one_csr_works_only_the_coi_until_it_ends(
 
     summary = plain(next((agency / "outbox").glob("summary-20261203-dana*.eml")))
     assert "pilot of COI with Alicia Gomez until 2026-12-11" in summary  # the day's summary
+    assert "1 of the 2 open requests are the pilot's, 1 of them overdue" in summary
 
     # on its last day the owner gets the pilot report, once
     assert main(["run", "--once", "--now", "2026-12-11T10:00"]) == 0

@@ -183,10 +183,11 @@ def summary_context(mailer: Mailer, rows: Mapping[str, dict[str, Any]]) -> dict[
     pilot = pilot_from(lambda key: mailer.settings.get(key.lower(), ""), today)
     pilot_line = ""
     if pilot is not None:
-        mine = sum(1 for r in open_rows if pilot.covers(cell_text(r.get("type"))))
+        mine = [r for r in open_rows if pilot.covers(cell_text(r.get("type")))]
+        late = sum(1 for r in mine if cell_text(r.get("sla")) == "Overdue")
         pilot_line = (
-            f"A {pilot.describe()}: {mine} of the {len(open_rows)} open requests are the "
-            "pilot's; the others are left to people (SLA: Outside pilot)"
+            f"A {pilot.describe()}: {len(mine)} of the {len(open_rows)} open requests are the "
+            f"pilot's, {late} of them overdue; the others are left to people (SLA: Outside pilot)"
         )
     return {
         "pilot": pilot_line,
