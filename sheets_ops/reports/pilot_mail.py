@@ -9,9 +9,10 @@ from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sheets_ops.model import BASELINE, DEFAULT_CHECKLISTS, REQUESTS, RequestType, Role
+from sheets_ops.model import DEFAULT_CHECKLISTS, REQUESTS, RequestType, Role
 from sheets_ops.reports.metrics import Metrics, compute
 from sheets_ops.reports.notify import Mailer, Outgoing, logged_keys
+from sheets_ops.reports.weekly import baseline_rows
 from sheets_ops.rules.pilot import Pilot, pilot_from, pilot_until
 from sheets_ops.rules.team import Route, routes_from
 from sheets_ops.sheet import Snapshot, Tab, cell_text
@@ -33,17 +34,15 @@ def _only(snapshot: Snapshot, pilot: Pilot) -> Snapshot:
 
 
 def _before(snapshot: Snapshot) -> dict[str, tuple[float | None, float | None, int]]:
-    """Type -> (median first response, share unanswered after a business day, requests),
-    from the Baseline tab."""
-    tab = snapshot.tab(BASELINE)
+    """Name -> (median first response, share unanswered after a business day, requests),
+    from the Baseline tab's rows with requests."""
     out: dict[str, tuple[float | None, float | None, int]] = {}
-    if tab is None:
-        return out
-    for r in tab.rows:  # the columns of baseline.COLUMNS; the rows by type come first
-        if len(r) >= 6 and isinstance(r[5], int | float) and r[5] and cell_text(r[0]):
+    for name, r in baseline_rows(snapshot)[1].items():
+        volume = r[5]
+        if isinstance(volume, int | float) and volume:
             median = float(r[1]) if isinstance(r[1], int | float) else None
             late = float(r[3]) if isinstance(r[3], int | float) else None
-            out.setdefault(cell_text(r[0]), (median, late, int(r[5])))
+            out[name] = (median, late, int(volume))
     return out
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sheets_ops.model import BASELINE
+from sheets_ops.model import BASELINE, CellValue
 from sheets_ops.reports.metrics import BUCKETS, Metrics, compute
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.sheet import Snapshot, cell_text
@@ -67,16 +67,25 @@ def _pilot_types(snapshot: Snapshot, end: datetime) -> tuple[str, ...]:
     return pilot.types if pilot is not None else ()
 
 
-def before_by_type(snapshot: Snapshot) -> dict[str, str]:
-    """Type -> the baseline's median first response ("8.1 h"), from the Baseline tab."""
+def baseline_rows(snapshot: Snapshot) -> tuple[str, dict[str, list[CellValue]]]:
+    """The Baseline tab as `sheets-ops baseline` left it: its period, and its figure rows by
+    name (each type, "All requests", each person who answered; the columns of
+    baseline.COLUMNS), the first of each name. ("", {}) before any baseline."""
     tab = snapshot.tab(BASELINE)
     if tab is None:
-        return {}
-    return {  # the rows by type, in the columns of baseline.COLUMNS
-        cell_text(r[0]): f"{r[1]:g} h"
-        for r in tab.rows
-        if len(r) > 5 and isinstance(r[1], int | float) and isinstance(r[5], int | float)
-    }
+        return "", {}
+    period = next((cell_text(r[1]) for r in tab.rows if len(r) > 1 and r[0] == "Period"), "")
+    rows: dict[str, list[CellValue]] = {}
+    for r in tab.rows:
+        if len(r) > 5 and isinstance(r[5], int | float) and cell_text(r[0]):
+            rows.setdefault(cell_text(r[0]), r)
+    return period, rows
+
+
+def before_by_type(snapshot: Snapshot) -> dict[str, str]:
+    """Type -> the baseline's median first response ("8.1 h"), from the Baseline tab."""
+    _period, rows = baseline_rows(snapshot)
+    return {name: f"{r[1]:g} h" for name, r in rows.items() if isinstance(r[1], int | float)}
 
 
 def before_from(
@@ -84,12 +93,9 @@ def before_from(
 ) -> tuple[str, list[tuple[str, str]]] | None:
     """The baseline's overall figures, as `sheets-ops baseline` left them in its tab, and
     those of `types` (a pilot's)."""
-    tab = snapshot.tab(BASELINE)
-    if tab is None:
-        return None
-    rows = {cell_text(r[0]): r for r in tab.rows if r}
-    period, overall = rows.get("Period"), rows.get("All requests")
-    if period is None or overall is None or len(overall) < 6:
+    period, rows = baseline_rows(snapshot)
+    overall = rows.get("All requests")
+    if not period or overall is None:
         return None
 
     def hours(v: object) -> str:
@@ -107,14 +113,14 @@ def before_from(
     ]
     for kind in types:
         row = next((r for name, r in rows.items() if name.lower() == kind.lower()), None)
-        if row is not None and len(row) >= 6:
+        if row is not None:
             lines.append(
                 (
                     f"{cell_text(row[0])} (the pilot's)",
                     f"{hours(row[1])} median, {share(row[3])} unanswered after 1 day",
                 )
             )
-    return cell_text(period[1]), lines
+    return period, lines
 
 
 def _pct(value: float | None) -> str:
