@@ -10,7 +10,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sheets_ops"
 # pure libraries rules may use: to read text, and to learn from the sheet's history
-PARSING = {"dateparser", "phonenumbers", "rapidfuzz", "lxml", "sklearn", "numpy"}
+PARSING = {"dateparser", "phonenumbers", "rapidfuzz", "lxml", "sklearn", "scipy", "numpy"}
 FORBIDDEN = ("sheets_ops.sync", "sheets_ops.cycle", "sheets_ops.jobs", "sheets_ops.cli")
 
 

@@ -8,17 +8,23 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
+from scipy.sparse import csr_matrix
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from sheets_ops.cli import main
 from sheets_ops.config import KNOWN
 from sheets_ops.model import TABS
+from sheets_ops.rules import learning
 from sheets_ops.rules.learning import (
     MIN_EXAMPLES,
     complexity_said,
@@ -267,20 +273,92 @@ def test_the_owners_rules_tab_wins_over_history(
     assert seen["type"] == "Other" and seen["learned"] == []
 
 
-def test_a_cycle_without_mail_does_not_load_the_models(agency: Path) -> None:
-    """The models load when a message needs them: a quiet cycle imports no scikit-learn."""
+QUIET_THEN_MAIL = """
+import sys
+from pathlib import Path
+from sheets_ops.cli import main
+opened = []
+def heard(event, args):
+    if event == 'open' and str(args[0]).endswith('learned.pickle'):
+        opened.append(args[0])
+sys.addaudithook(heard)
+assert main(['run', '--once', '--now', '2026-11-30T09:00']) == 0
+quiet = len(opened)
+Path('inbox/1.eml').write_bytes(Path(sys.argv[1]).read_bytes())
+assert main(['run', '--once', '--now', '2026-11-30T09:10']) == 0
+print(quiet, len(opened) - quiet, 'sklearn' in sys.modules)
+"""
+
+
+def test_the_models_read_mail_without_importing_scikit_learn(agency: Path) -> None:
+    """scikit-learn is for training: a quiet cycle does not load the models, and a cycle
+    whose message the models decide reads them with NumPy alone (importing scikit-learn
+    costs a cycle a second or more)."""
     history_workbook(agency / "tracker.xlsx")
     (agency / "inbox").mkdir()
     assert main(["learn", "--now", "2026-11-30T08:00"]) == 0
-    code = (
-        "import sys; from sheets_ops.cli import main; "
-        "assert main(['run', '--once', '--now', '2026-11-30T09:00']) == 0; "
-        "print('sklearn' in sys.modules)"
-    )
+    message = agency / "lender.eml"
+    message.write_bytes(lender_email(1, datetime(2026, 11, 30, 9, 5)))
     env = {k: v for k, v in os.environ.items() if k not in KNOWN}
-    done = subprocess.run([sys.executable, "-c", code], cwd=agency, env=env, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_THEN_MAIL, str(message)],
+        cwd=agency,
+        env=env,
+        capture_output=True,
+    )
     assert done.returncode == 0, done.stderr.decode()
-    assert done.stdout.decode().split()[-1] == "False"
+    # the quiet cycle opened no models, the other opened them once and imported no sklearn
+    assert done.stdout.decode().split()[-3:] == ["0", "1", "False"]
+    row = row_of(agency / "tracker.xlsx", "lender-1@")
+    assert row["Type"] == "COI"  # the models did decide it
+    assert str(row["Context"]).startswith("Check: Type from your history: like REQ-")
+
+
+def corpus_texts() -> list[str]:
+    folder = Path(__file__).parent / "corpus" / "messages"
+    return [f.read_text("utf-8", errors="replace") for f in sorted(folder.iterdir())]
+
+
+@pytest.mark.parametrize("analyzer", [learning._words, learning._chars])
+def test_features_read_without_scikit_learn_are_what_its_vectorizer_makes(
+    analyzer: Callable[[str], list[str]],
+) -> None:
+    """The edge with scikit-learn: a message's TF-IDF vector, as the models read it with
+    NumPy, equals TfidfVectorizer's for the same vocabulary, on messages it was not fitted
+    on (unknown terms, repeated ones, digits, accents)."""
+    texts = corpus_texts()
+    fitted, unseen = texts[: len(texts) // 2], texts[len(texts) // 2 :]
+    unseen += ["Café déjà vu 2024 2024 certificate certficate", "", "a b c", "?!"]
+    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=2)
+    vectorizer.fit(fitted)
+    block, moved = learning._block(vectorizer, analyzer, 7)
+    expected = vectorizer.transform(unseen).toarray()
+    for text, row in zip(unseen, expected, strict=True):
+        columns, weights = block.vector(text)
+        ours = np.zeros(len(moved) + 7)
+        ours[columns] = weights
+        np.testing.assert_allclose(ours[moved], row, atol=1e-12)
+        assert (ours[:7] == 0).all()
+
+
+@pytest.mark.parametrize("labels", [2, 5])
+def test_probabilities_read_without_scikit_learn_are_its_predict_proba(labels: int) -> None:
+    """The same edge for the classifier: NumPy's answer is LogisticRegression's
+    predict_proba, for two labels (the logistic) and for several (the softmax)."""
+    rng = np.random.default_rng(7)
+    matrix = csr_matrix(rng.random((200, 40)) * (rng.random((200, 40)) < 0.2))
+    names = [f"label {k}" for k in range(labels)]
+    wanted = [names[j % labels] for j in range(200)]
+    classifier = learning._fit(matrix, wanted, list(range(200)))
+    assert classifier is not None
+    model = LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
+    model.fit(matrix, wanted)
+    expected = model.predict_proba(matrix)
+    assert classifier.model.classes == list(model.classes_)
+    for j in range(200):
+        row = matrix[j]
+        x = learning._Vector(row.indices.astype(np.int64), row.data)
+        np.testing.assert_allclose(classifier.model.proba(x), expected[j], atol=1e-9)
 
 
 def test_too_little_history_trains_no_model_and_the_rules_decide(

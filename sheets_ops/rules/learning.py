@@ -4,22 +4,26 @@ Every request a CSR corrected or closed is a labelled example: its Type (set or 
 a person, or closed as it stood), whether it was complex (the person who did the work is the
 Routing tab's Complex Route To for the Type, not its Route To), and who the client is for the
 sender. `examples_from` reads them from the Requests and Archive tabs and the Log's "sheet
-edit" lines; `train` turns them into a `Learned`: two small scikit-learn text classifiers
-(TF-IDF over words and character n-grams, logistic regression) and the senders people
-matched to clients. Nothing else is kept: a fresh STATE_DIR trains the same from the sheet.
+edit" lines; `train` turns them into a `Learned`: two small text classifiers (TF-IDF over
+words and character n-grams, logistic regression) and the senders people matched to
+clients. Nothing else is kept: a fresh STATE_DIR trains the same from the sheet.
 
 `Learned` answers only; `understand` decides when its answer is used (rules unsure, or a
 confident model that disagrees; never over a Rules-tab pattern the owner wrote).
-scikit-learn and NumPy are imported only to train or to read a message with the
-models: a cycle without mail does not pay for them.
+scikit-learn fits the models; reading a message with them takes NumPy alone, and a cycle
+without mail does not even load them.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import blake2b
+from itertools import pairwise
 from typing import Any
 
 from sheets_ops.model import ARCHIVE, LOG, REQUESTS, RequestType, parse_id
@@ -35,6 +39,10 @@ LEARNED_TYPE = "Type from your history"
 LEARNED_COMPLEX = "complex from your history"
 MESSAGE = "Message: "  # where the Context cell keeps the message's own words
 TYPES = frozenset(t.value for t in RequestType)
+READ_CHARS = 3_000  # of a request's text the models read: enough to tell, and a bound
+CHAR_GRAMS = (3, 4, 5)
+WORD = re.compile(r"(?u)\b\w\w+\b")  # TfidfVectorizer's default token pattern
+DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True)
@@ -172,42 +180,185 @@ class Reading:
     """What the models make of one message: its features, the Type model's guess and the
     complexity model's (None where there is no such model)."""
 
-    x: Any
+    x: _Vector
     kind: Guess | None
     complex: Guess | None
 
 
+@dataclass(frozen=True)
+class _Vector:
+    """A message's features: the columns it has, and their TF-IDF weights."""
+
+    columns: Any  # numpy int64 array, ascending
+    weights: Any  # numpy float64 array, one per column
+
+
+def _words(text: str) -> list[str]:
+    """Words of two letters or more, and each pair of neighbours (as TfidfVectorizer's
+    default token pattern reads them), digits folded to 0."""
+    tokens = WORD.findall(_digits_as_zero(text[:READ_CHARS]))
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
+
+
+def _chars(text: str) -> list[str]:
+    """Character 3-, 4- and 5-grams inside each word padded with a space (a misspelt
+    "certficate" still shares most of them with "certificate")."""
+    out: list[str] = []
+    for word in _digits_as_zero(text[:READ_CHARS]).split():
+        padded = f" {word} "
+        for n in CHAR_GRAMS:
+            out += [padded[i : i + n] for i in range(max(1, len(padded) - n + 1))]
+    return out
+
+
+@functools.lru_cache(maxsize=1 << 17)  # a day's messages share most of their terms
+def _key(term: str) -> int:
+    return int.from_bytes(blake2b(term.encode(), digest_size=8).digest(), "little")
+
+
+def _keys(terms: Sequence[str]) -> Any:
+    """A 64-bit key per term (what the models keep of their vocabulary: 8 bytes a term, not
+    a Python string in a dict, so that loading them is quick and small)."""
+    import numpy as np
+
+    return np.fromiter(map(_key, terms), dtype=np.uint64, count=len(terms))
+
+
+@dataclass
+class _Block:
+    """One kind of feature as training fitted it: the terms' keys (sorted), their inverse
+    document frequencies, and where its columns start among all the features."""
+
+    analyzer: Callable[[str], list[str]]
+    keys: Any  # numpy uint64, ascending; a term's column is its position, plus `start`
+    idf: Any  # numpy float64, one per key
+    start: int
+
+    def vector(self, text: str) -> tuple[Any, Any]:
+        """Columns and weights as TfidfVectorizer(sublinear_tf=True) computes them: 1 +
+        log(count), times the idf, the block normalised to length 1."""
+        import numpy as np
+
+        counts = Counter(self.analyzer(text))
+        terms = list(counts)
+        if not terms or not len(self.keys):
+            return np.empty(0, np.int64), np.empty(0)
+        keys = _keys(terms)
+        at = np.searchsorted(self.keys, keys).clip(max=len(self.keys) - 1)
+        known = self.keys[at] == keys
+        columns = at[known]
+        tf = np.array([counts[t] for t, k in zip(terms, known, strict=True) if k], float)
+        weights = (1.0 + np.log(tf)) * self.idf[columns] if len(columns) else tf
+        norm = float(np.sqrt(weights @ weights)) if len(columns) else 0.0
+        order = columns.argsort()
+        return columns[order] + self.start, (weights / norm if norm else weights)[order]
+
+
+def _block(vectorizer: Any, analyzer: Callable[[str], list[str]], start: int) -> tuple[_Block, Any]:
+    """A fitted TfidfVectorizer's vocabulary as sorted keys, and the column each of the
+    vectorizer's own columns moves to."""
+    import numpy as np
+
+    terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+    keys = _keys(terms)
+    order = keys.argsort(kind="stable")
+    moved = np.empty(len(order), np.int64)
+    moved[order] = np.arange(len(order)) + start
+    return _Block(analyzer, keys[order], vectorizer.idf_[order], start), moved
+
+
+@dataclass
+class _Features:
+    """What a message is to the models: its words and its character n-grams, read without
+    scikit-learn (whose import alone costs a cycle with mail a second or more)."""
+
+    blocks: tuple[_Block, ...]
+
+    def vector(self, text: str) -> _Vector:
+        import numpy as np
+
+        parts = [b.vector(text) for b in self.blocks]
+        return _Vector(np.concatenate([c for c, _ in parts]), np.concatenate([w for _, w in parts]))
+
+
+@dataclass
+class _Linear:
+    """A fitted LogisticRegression's weights, and its answer for a vector: the softmax of
+    the scores (the logistic of the one score, for two labels), as its predict_proba."""
+
+    classes: list[str]
+    coef: Any  # numpy float64 (1 or len(classes)) x features
+    intercept: Any
+
+    def proba(self, x: _Vector) -> Any:
+        import numpy as np
+
+        scores = self.coef[:, x.columns] @ x.weights + self.intercept
+        if len(self.classes) == 2:
+            p = 1.0 / (1.0 + np.exp(-scores[0]))
+            return np.array([1.0 - p, p])
+        scores = np.exp(scores - scores.max())
+        return scores / scores.sum()
+
+
+@dataclass
+class _Neighbours:
+    """The labelled requests' word features, column by column: which of them is most like a
+    message (the cosine of their word vectors) is what the Check line names."""
+
+    ids: list[str]
+    start: Any  # numpy int64: where each word column's entries start in `rows`/`weights`
+    rows: Any  # numpy int32: the example each entry belongs to
+    weights: Any  # numpy float32
+
+    def best(self, x: _Vector, among: Any) -> str:
+        """The ID of the example in `among` (a numpy bool per example) most like `x`."""
+        import numpy as np
+
+        words = x.columns < len(self.start) - 1
+        score = np.zeros(len(self.ids))
+        for column, weight in zip(x.columns[words], x.weights[words], strict=True):
+            lo, hi = self.start[column], self.start[column + 1]
+            score[self.rows[lo:hi]] += weight * self.weights[lo:hi]
+        score[~among] = -1.0
+        return self.ids[int(score.argmax())]
+
+
+def _neighbours(matrix: Any, words: int, ids: Sequence[str]) -> _Neighbours:
+    import numpy as np
+
+    by_column = matrix[:, :words].tocsc()
+    by_column.sort_indices()
+    return _Neighbours(
+        list(ids),
+        by_column.indptr.astype(np.int64),
+        by_column.indices.astype(np.int32),
+        by_column.data.astype(np.float32),
+    )
+
+
 @dataclass
 class _Classifier:
-    model: Any  # a fitted sklearn LogisticRegression
+    model: _Linear
     labels: list[str]  # of the examples it was fitted on
-    # label -> (the Learned.ids of its examples, their features): for "like REQ-000812"
-    by_label: dict[str, tuple[list[str], Any]]
+    label_of: Any  # numpy str array: each example's label ("" when not among them)
 
-    def guesses(self, x: Any) -> list[Guess]:
-        """The likeliest label of each row of `x`, with its probability."""
-        import sklearn
+    def guesses(self, vectors: Sequence[_Vector]) -> list[Guess]:
+        """The likeliest label of each vector, with its probability."""
+        out = []
+        for x in vectors:
+            proba = self.model.proba(x)
+            best = int(proba.argmax())
+            out.append(Guess(self.model.classes[best], float(proba[best])))
+        return out
 
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            proba = self.model.predict_proba(x)
-        best = proba.argmax(axis=1)
-        return [
-            Guess(str(self.model.classes_[b]), float(row[b]))
-            for b, row in zip(best, proba, strict=True)
-        ]
-
-    def like(self, x: Any, label: str) -> str:
-        """The labelled request most like the message (cosine of their features)."""
-        ids, features = self.by_label.get(label, ([], None))
-        if not ids:
-            return ""
-        similar = (features @ x.T).toarray().ravel()
-        return ids[int(similar.argmax())]
+    def like(self, neighbours: _Neighbours, x: _Vector, label: str) -> str:
+        """The labelled request with this label most like the message."""
+        among = self.label_of == label
+        return neighbours.best(x, among) if among.any() else ""
 
 
-def _fit(
-    matrix: Any, labels: Sequence[str], rows: Sequence[int], ids: Sequence[str]
-) -> _Classifier | None:
+def _fit(matrix: Any, labels: Sequence[str], rows: Sequence[int]) -> _Classifier | None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -220,11 +371,10 @@ def _fit(
     wanted = [labels[j] for j in keep]
     model = LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
     model.fit(matrix[np.array(keep)], wanted)
-    by_label = {}
-    for label in sorted(set(wanted)):
-        mine = [j for j in keep if labels[j] == label]
-        by_label[label] = ([ids[j] for j in mine], matrix[np.array(mine)])
-    return _Classifier(model, wanted, by_label)
+    label_of = np.full(matrix.shape[0], "", dtype=object)
+    label_of[np.array(keep)] = wanted
+    linear = _Linear([str(c) for c in model.classes_], model.coef_, model.intercept_)
+    return _Classifier(linear, wanted, label_of)
 
 
 @dataclass
@@ -233,9 +383,10 @@ class Learned:
 
     trained: datetime
     examples: int
-    features: Any = None  # a fitted sklearn FeatureUnion of two TfidfVectorizers
+    features: _Features | None = None
     kinds: _Classifier | None = None
     complexity: _Classifier | None = None
+    neighbours: _Neighbours | None = None
     senders: dict[str, str] = field(default_factory=dict)  # sender key -> client
     matched: dict[str, int] = field(default_factory=dict)  # sender key -> requests it labels
     _read: dict[str, Reading] = field(default_factory=dict, repr=False, compare=False)
@@ -255,20 +406,14 @@ class Learned:
         return "; ".join(parts)
 
     def prepare(self, texts: Sequence[str]) -> None:
-        """A cycle's messages read together (scikit-learn's cost is per call: one call for
-        250 messages is ten times cheaper than 250), kept for `read`."""
-        if self.features is None or not texts:
+        """A cycle's messages read together, kept for `read`."""
+        if self.features is None:
             return
-        import sklearn
-
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            matrix = self.features.transform(list(texts)).tocsr()
-        kinds = self.kinds.guesses(matrix) if self.kinds is not None else []
-        flags = self.complexity.guesses(matrix) if self.complexity is not None else []
-        for j, text in enumerate(texts):
-            self._read[text] = Reading(
-                matrix[j], kinds[j] if kinds else None, flags[j] if flags else None
-            )
+        vectors = [self.features.vector(t) for t in texts]
+        kinds = self.kinds.guesses(vectors) if self.kinds is not None else []
+        flags = self.complexity.guesses(vectors) if self.complexity is not None else []
+        for j, (text, x) in enumerate(zip(texts, vectors, strict=True)):
+            self._read[text] = Reading(x, kinds[j] if kinds else None, flags[j] if flags else None)
 
     def read(self, text: str) -> Reading | None:
         """What the models make of a message's `learning_text` (None without a model)."""
@@ -283,7 +428,9 @@ class Learned:
         guessed label (of the Type model, or of the complexity one): what the Check line
         names. Asked only for a guess intake uses."""
         which, guess = (self.kinds, reading.kind) if kinds else (self.complexity, reading.complex)
-        return which.like(reading.x, guess.label) if which and guess else ""
+        if which is None or guess is None or self.neighbours is None:
+            return ""
+        return which.like(self.neighbours, reading.x, guess.label)
 
     def __getstate__(self) -> dict[str, Any]:  # what `prepare` read is a cycle's own
         return {k: v for k, v in self.__dict__.items() if k != "_read"}
@@ -337,36 +484,41 @@ def _senders(examples: Sequence[Example]) -> tuple[dict[str, str], dict[str, int
 
 
 def _digits_as_zero(text: str) -> str:
-    return re.sub(r"\d", "0", text.lower())
+    return DIGIT.sub("0", text.lower())
 
 
 def train(examples: Sequence[Example], now: datetime) -> Learned:
-    """The models, from the labelled requests (none below MIN_EXAMPLES of a kind)."""
+    """The models, from the labelled requests (none below MIN_EXAMPLES of a kind).
+
+    scikit-learn fits them: the vocabularies and idf (TfidfVectorizer, over our own
+    analyzers) and the weights (LogisticRegression). What is kept is their numbers, which
+    `_Features` and `_Linear` apply with NumPy alone: reading a message never imports
+    scikit-learn."""
     senders, matched = _senders(examples)
     learned = Learned(now, len(examples), senders=senders, matched=matched)
     examples = examples[-MAX_TRAINED:]  # the latest: how the agency's clients write now
     texts = [e.text for e in examples]
     if len(texts) < MIN_EXAMPLES:
         return learned  # and scikit-learn is not even imported
+    import numpy as np
+    from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
 
-    words = TfidfVectorizer(preprocessor=_digits_as_zero, ngram_range=(1, 2), sublinear_tf=True)
+    words = TfidfVectorizer(analyzer=_words, sublinear_tf=True, dtype=np.float64)
     chars = TfidfVectorizer(
-        preprocessor=_digits_as_zero,
-        analyzer="char_wb",
-        ngram_range=(3, 5),
-        sublinear_tf=True,
-        min_df=2,
-        max_features=200_000,
+        analyzer=_chars, sublinear_tf=True, min_df=2, max_features=200_000, dtype=np.float64
     )
-    features = FeatureUnion([("words", words), ("chars", chars)])
-    matrix = features.fit_transform(texts).tocsr()  # rows picked by index below
-    learned.features = features
-    ids = [e.rid for e in examples]
+    by_words, by_chars = words.fit_transform(texts), chars.fit_transform(texts)
+    word_block, word_columns = _block(words, _words, 0)
+    char_block, char_columns = _block(chars, _chars, len(word_columns))
+    matrix = hstack([by_words, by_chars], format="csr")  # then in the blocks' column order
+    matrix.indices = np.concatenate([word_columns, char_columns])[matrix.indices]
+    matrix.sort_indices()
+    learned.features = _Features((word_block, char_block))
+    learned.neighbours = _neighbours(matrix, len(word_columns), [e.rid for e in examples])
     kinds = [e.kind for e in examples]
-    learned.kinds = _fit(matrix, kinds, [j for j, e in enumerate(examples) if e.kind], ids)
+    learned.kinds = _fit(matrix, kinds, [j for j, e in enumerate(examples) if e.kind])
     flags = ["complex" if e.complex else "plain" for e in examples]
     labelled = [j for j, e in enumerate(examples) if e.complex is not None]
-    learned.complexity = _fit(matrix, flags, labelled, ids)
+    learned.complexity = _fit(matrix, flags, labelled)
     return learned

@@ -9,7 +9,6 @@ import os
 import pickle
 from collections.abc import Mapping
 from datetime import datetime
-from importlib.metadata import version
 from pathlib import Path
 
 from sheets_ops.rules.learning import Learned
@@ -17,6 +16,7 @@ from sheets_ops.rules.learning import Learned
 SEEN = "seen.json"  # the human cells of every request, as the last good cycle left them
 WRITTEN = "written.json"  # what a cycle was about to write into them, until it finished
 LEARNED = "learned.pickle"  # what intake learned from the sheet's history (`sheets-ops learn`)
+LEARNED_FORMAT = 2  # of learned.pickle: 2 holds NumPy arrays only (1 held scikit-learn's)
 TRAINED = "learned.json"  # when it was trained, read by every cycle without the models
 
 
@@ -92,24 +92,18 @@ class StateDir:
         are none: a small file, read by every cycle without the models."""
         try:
             meta = json.loads((self.folder / TRAINED).read_text("utf-8"))
-            if not (self.folder / LEARNED).exists():
-                return None
+            if meta.get("format") != LEARNED_FORMAT or not (self.folder / LEARNED).exists():
+                return None  # none, or made by an earlier sheets-ops: trained again now
             return datetime.fromisoformat(str(meta["trained"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def load_learned(self) -> Learned | None:
-        """The models, or None when missing, unreadable or made by another scikit-learn
-        version (the night's run trains them again: they are made from the sheet alone)."""
+        """The models, or None when missing or unreadable (the cycle trains them again:
+        they are made from the sheet alone)."""
         if self.trained() is None:
             return None
         try:
-            meta = json.loads((self.folder / TRAINED).read_text("utf-8"))
-            if meta.get("models", True):  # then unpickling imports scikit-learn anyway
-                import sklearn
-
-                if meta.get("sklearn") != sklearn.__version__:
-                    return None
             with (self.folder / LEARNED).open("rb") as f:
                 learned = pickle.load(f)  # our own file in STATE_DIR, written below
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
@@ -127,11 +121,5 @@ class StateDir:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        meta = {
-            "trained": learned.trained.isoformat(),
-            "sklearn": version("scikit-learn"),
-            "models": learned.sure,  # without models, loading imports no scikit-learn
-        }
-        # (importlib.metadata, not `import sklearn`: a history too small for a model does
-        # not import it)
+        meta = {"trained": learned.trained.isoformat(), "format": LEARNED_FORMAT}
         (self.folder / TRAINED).write_text(json.dumps(meta), "utf-8")
