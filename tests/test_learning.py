@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -319,17 +318,15 @@ def corpus_texts() -> list[str]:
     return [f.read_text("utf-8", errors="replace") for f in sorted(folder.iterdir())]
 
 
-@pytest.mark.parametrize("analyzer", [learning._words, learning._chars])
-def test_features_read_without_scikit_learn_are_what_its_vectorizer_makes(
-    analyzer: Callable[[str], list[str]],
-) -> None:
+@pytest.mark.parametrize("analyzer", ["words", "chars"])
+def test_features_read_without_scikit_learn_are_what_its_vectorizer_makes(analyzer: str) -> None:
     """The edge with scikit-learn: a message's TF-IDF vector, as the models read it with
     NumPy, equals TfidfVectorizer's for the same vocabulary, on messages it was not fitted
     on (unknown terms, repeated ones, digits, accents)."""
     texts = corpus_texts()
     fitted, unseen = texts[: len(texts) // 2], texts[len(texts) // 2 :]
     unseen += ["Café déjà vu 2024 2024 certificate certficate", "", "a b c", "?!"]
-    vectorizer = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True, min_df=2)
+    vectorizer = TfidfVectorizer(analyzer=learning.ANALYZERS[analyzer], sublinear_tf=True, min_df=2)
     vectorizer.fit(fitted)
     block, moved = learning._block(vectorizer, analyzer, 7)
     expected = vectorizer.transform(unseen).toarray()
@@ -394,3 +391,38 @@ def test_history_can_make_a_request_complex_and_routing_follows_it() -> None:
     snapshot = Snapshot({"Requests": Tab("Requests", header, rows)})
     by = {e.rid: e.complex for e in examples_from(snapshot, routes, team)}
     assert by == {"REQ-000001": True, "REQ-000002": False}  # the open one says nothing yet
+
+
+@pytest.mark.parametrize("damage", ["junk", "cut short", "earlier format"])
+def test_unreadable_models_leave_the_rules_to_decide_and_are_trained_again(
+    agency: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Models STATE_DIR cannot read (a disk that filled mid-write, a file from an earlier
+    version) never cost a message: the rules read it, and the next cycle trains again."""
+    tracker = agency / "tracker.xlsx"
+    history_workbook(tracker)
+    (agency / "inbox").mkdir()
+    assert main(["learn", "--now", "2026-11-30T08:00"]) == 0
+    state = agency / ".sheets_ops"
+    models, meta = state / "learned.pickle", state / "learned.json"
+    if damage == "junk":
+        models.write_bytes(b"not a pickle at all")
+    elif damage == "cut short":
+        models.write_bytes(models.read_bytes()[:5000])
+    else:  # what the previous version wrote beside its models
+        meta.write_text(json.dumps({"trained": "2026-11-30T08:00:00", "sklearn": "1.9.1"}))
+    capsys.readouterr()
+    (agency / "inbox" / "1.eml").write_bytes(lender_email(1, datetime(2026, 11, 30, 9, 5)))
+    assert main(["run", "--once", "--now", "2026-11-30T09:10"]) == 0
+    out = capsys.readouterr().err  # where the cycle says what it learned
+    row = row_of(tracker, "lender-1@")
+    if damage == "earlier format":  # known to be old at once: trained before the message
+        assert "learned from history" in out and row["Type"] == "COI"
+    else:  # found unreadable when the message asked: the rules decided
+        assert "learned from history" not in out and row["Type"] == "Other"
+        assert main(["run", "--once", "--now", "2026-11-30T09:15"]) == 0
+        assert "learned from history" in capsys.readouterr().err
+    assert StateDir(state).load_learned() is not None
+    (agency / "inbox" / "2.eml").write_bytes(lender_email(2, datetime(2026, 11, 30, 9, 20)))
+    assert main(["run", "--once", "--now", "2026-11-30T09:25"]) == 0
+    assert row_of(tracker, "lender-2@")["Type"] == "COI"

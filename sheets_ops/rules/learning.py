@@ -211,6 +211,9 @@ def _chars(text: str) -> list[str]:
     return out
 
 
+ANALYZERS: dict[str, Callable[[str], list[str]]] = {"words": _words, "chars": _chars}
+
+
 @functools.lru_cache(maxsize=1 << 17)  # a day's messages share most of their terms
 def _key(term: str) -> int:
     return int.from_bytes(blake2b(term.encode(), digest_size=8).digest(), "little")
@@ -229,7 +232,7 @@ class _Block:
     """One kind of feature as training fitted it: the terms' keys (sorted), their inverse
     document frequencies, and where its columns start among all the features."""
 
-    analyzer: Callable[[str], list[str]]
+    analyzer: str  # a name in ANALYZERS: the file keeps no reference to code
     keys: Any  # numpy uint64, ascending; a term's column is its position, plus `start`
     idf: Any  # numpy float64, one per key
     start: int
@@ -239,7 +242,7 @@ class _Block:
         log(count), times the idf, the block normalised to length 1."""
         import numpy as np
 
-        counts = Counter(self.analyzer(text))
+        counts = Counter(ANALYZERS[self.analyzer](text))
         terms = list(counts)
         if not terms or not len(self.keys):
             return np.empty(0, np.int64), np.empty(0)
@@ -254,7 +257,7 @@ class _Block:
         return columns[order] + self.start, (weights / norm if norm else weights)[order]
 
 
-def _block(vectorizer: Any, analyzer: Callable[[str], list[str]], start: int) -> tuple[_Block, Any]:
+def _block(vectorizer: Any, analyzer: str, start: int) -> tuple[_Block, Any]:
     """A fitted TfidfVectorizer's vocabulary as sorted keys, and the column each of the
     vectorizer's own columns moves to."""
     import numpy as np
@@ -507,10 +510,10 @@ def train(examples: Sequence[Example], now: datetime) -> Learned:
     words = TfidfVectorizer(analyzer=_words, sublinear_tf=True, dtype=np.float64)
     chars = TfidfVectorizer(
         analyzer=_chars, sublinear_tf=True, min_df=2, max_features=200_000, dtype=np.float64
-    )
+    )  # (the same functions the models read a message with: ANALYZERS)
     by_words, by_chars = words.fit_transform(texts), chars.fit_transform(texts)
-    word_block, word_columns = _block(words, _words, 0)
-    char_block, char_columns = _block(chars, _chars, len(word_columns))
+    word_block, word_columns = _block(words, "words", 0)
+    char_block, char_columns = _block(chars, "chars", len(word_columns))
     matrix = hstack([by_words, by_chars], format="csr")  # then in the blocks' column order
     matrix.indices = np.concatenate([word_columns, char_columns])[matrix.indices]
     matrix.sort_indices()

@@ -99,16 +99,20 @@ class StateDir:
             return None
 
     def load_learned(self) -> Learned | None:
-        """The models, or None when missing or unreadable (the cycle trains them again:
-        they are made from the sheet alone)."""
+        """The models, or None when missing or unreadable. Unreadable ones are forgotten,
+        so that the next cycle trains them again: they are made from the sheet alone."""
         if self.trained() is None:
             return None
         try:
             with (self.folder / LEARNED).open("rb") as f:
                 learned = pickle.load(f)  # our own file in STATE_DIR, written below
         except (OSError, ValueError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
-        return learned if isinstance(learned, Learned) else None
+            learned = None
+        if isinstance(learned, Learned):
+            return learned
+        with contextlib.suppress(OSError):
+            (self.folder / TRAINED).unlink()
+        return None
 
     def save_learned(self, learned: Learned) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
