@@ -14,8 +14,9 @@ Archive After Days Off, for comparison.
 Then, each in a process of its own (`sheets-ops run --once`, as cron runs it; the seconds
 of the cycle itself, imports left out, and the process's peak memory):
 
-- idle: a cycle with no new mail, a few minutes after the last (not the one right after the
-  first, which records the emails the first sent);
+- idle: a cycle with no new mail that writes nothing, a few minutes after the last (not the
+  one right after the first, which records the emails the first sent, nor one whose quarter
+  hour rewrites the Age (h) and Idle (h) columns: the tracker file's modification time tells);
 - 50 new: a cycle with 50 new messages;
 
 and beside them the floor on the same tracker file: python-calamine reading every tab, and
@@ -238,15 +239,28 @@ def measure(archived: int, open_n: int, single: bool) -> None:
             if single or not archive_tab_rows(path):
                 break
         # the cycle after the first records what the first sent: not an idle one, untimed
-        cycle(folder, at + timedelta(minutes=1))
+        at += timedelta(minutes=1)
+        cycle(folder, at)
         # the least of several runs each: one run on a busy machine says little
-        idle, idle_mem = least(cycle(folder, at + timedelta(minutes=2 + k)) for k in range(5))
+        quiet: list[tuple[float, float]] = []
+        for _minute in range(30):
+            at += timedelta(minutes=1)
+            written = path.stat().st_mtime_ns
+            seconds, mem = cycle(folder, at)
+            if path.stat().st_mtime_ns == written:  # it wrote nothing: an idle cycle
+                quiet.append((seconds, mem))
+            if len(quiet) == 5:
+                break
+        else:
+            raise SystemExit(f"fewer than 5 cycles in 30 minutes wrote nothing ({len(quiet)})")
+        idle, idle_mem = least(quiet)
         runs = []
         for k in range(3):
             for n in range(NEW_MESSAGES):
                 m = k * NEW_MESSAGES + n
                 (folder / "inbox" / f"{m:04d}.eml").write_bytes(message(m))
-            runs.append(cycle(folder, at + timedelta(minutes=8 + k)))
+            at += timedelta(minutes=1)
+            runs.append(cycle(folder, at))
         mail, mail_mem = least(runs)
         read, _read_mem = least(floor(FLOOR_READ, path) for _ in range(5))
         save, _save_mem = floor(FLOOR_SAVE, path)

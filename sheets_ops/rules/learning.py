@@ -344,7 +344,7 @@ def _neighbours(matrix: Any, words: int, ids: Sequence[str]) -> _Neighbours:
 class _Classifier:
     model: _Linear
     labels: list[str]  # of the examples it was fitted on
-    label_of: Any  # numpy str array: each example's label ("" when not among them)
+    label_of: Any  # numpy object array: each example's label ("" when not among them)
 
     def guesses(self, vectors: Sequence[_Vector]) -> list[Guess]:
         """The likeliest label of each vector, with its probability."""
