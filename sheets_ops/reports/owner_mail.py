@@ -180,7 +180,7 @@ def summary_context(mailer: Mailer, rows: Mapping[str, dict[str, Any]]) -> dict[
         if today in (due_day, deadline_day):
             today_due.append(mailer.item(rid, "Due today", "", "", rows))
     pipeline, at_risk, stake, risk_stake = renewal_pipeline(mailer, today)
-    pilot = pilot_from(lambda key: mailer.settings.get(key.lower(), ""), today)
+    pilot = pilot_from(mailer.settings, today)
     pilot_line = ""
     if pilot is not None:
         mine = [r for r in open_rows if pilot.covers(cell_text(r.get("type")))]

@@ -98,7 +98,7 @@ def pilot_report(mailer: Mailer, snapshot: Snapshot) -> list[Outgoing]:
     today = mailer.now.date()
     if until is None or not until <= today <= until + CATCH_UP:
         return []
-    pilot = pilot_from(lambda key: mailer.settings.get(key.lower(), ""), until)
+    pilot = pilot_from(mailer.settings, until)
     readers = mailer.role(Role.OWNER) + mailer.role(Role.OPS_MANAGER)
     log = snapshot.tab("Log")
     if pilot is None or not readers or until.isoformat() in logged_keys(log, PILOT_SENT):

@@ -63,7 +63,7 @@ def _pilot_types(snapshot: Snapshot, end: datetime) -> tuple[str, ...]:
     from sheets_ops.rules.settings import read_settings
 
     settings = read_settings(snapshot)
-    pilot = pilot_from(settings.get, (end - timedelta(days=1)).date())
+    pilot = pilot_from(settings.values, (end - timedelta(days=1)).date())
     return pilot.types if pilot is not None else ()
 
 

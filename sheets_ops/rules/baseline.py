@@ -151,19 +151,20 @@ def _quantiles(values: Sequence[float]) -> tuple[float | None, float | None]:
 
 def _figures(name: str, requests: Sequence[Asked], calendar: Calendar, now: datetime) -> Figures:
     day = calendar.day_seconds / 3600
-    waited = [
-        calendar.hours_between(a.received, a.reply.at) for a in requests if a.reply is not None
+    # each request's business hours: its age at `now`, and its wait for a reply (None: none)
+    timed = [
+        (
+            calendar.hours_between(a.received, now),
+            None if a.reply is None else calendar.hours_between(a.received, a.reply.at),
+        )
+        for a in requests
     ]
-    median, p90 = _quantiles(sorted(waited))
+    median, p90 = _quantiles(sorted(w for _age, w in timed if w is not None))
     f = Figures(name, len(requests), median, p90)
     f.follow_ups = sum(a.follow_ups for a in requests)
     for days, attr in ((1, "unanswered_1"), (3, "unanswered_3")):
-        old = [a for a in requests if calendar.hours_between(a.received, now) >= days * day]
-        late = [
-            a
-            for a in old
-            if a.reply is None or calendar.hours_between(a.received, a.reply.at) > days * day
-        ]
+        old = [w for age, w in timed if age >= days * day]
+        late = [w for w in old if w is None or w > days * day]
         setattr(f, attr, len(late) / len(old) if old else None)
         if days == 1:
             f.slow = len(late)

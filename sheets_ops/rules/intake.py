@@ -242,7 +242,7 @@ def plan_intake(
     zone = settings.zone
     directory = directory or directory_.from_snapshot(snapshot)
     ledger = ledger_for(snapshot, requests, directory, zone, now, past)
-    ledger.pilot = pilot_from(settings.get, ledger.at.date())
+    ledger.pilot = pilot_from(settings.values, ledger.at.date())
     plan = IntakePlan()
     adopt_typed_rows(plan, ledger)
     opened = [(item, _parsed(item, now)) for item in items]

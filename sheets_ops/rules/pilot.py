@@ -10,9 +10,11 @@ the normal flow again at the next cycle.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+
+from sheets_ops.sheet import normalize_header
 
 OUTSIDE_PILOT = "Outside pilot"
 
@@ -44,9 +46,13 @@ def pilot_until(text: str) -> date | None:
         return None
 
 
-def pilot_from(setting: Callable[[str], str], today: date) -> Pilot | None:
-    """The pilot the Settings tab describes, when it is on `today`; None when there is none
-    (Pilot Types blank) or it has ended."""
+def pilot_from(settings: Mapping[str, str], today: date) -> Pilot | None:
+    """The pilot the Settings tab describes (`settings`: its values by normalized key), when
+    it is on `today`; None when there is none (Pilot Types blank) or it has ended."""
+
+    def setting(key: str) -> str:
+        return settings.get(normalize_header(key), "")
+
     types = tuple(dict.fromkeys(_listed(setting("Pilot Types"))))
     if not types:
         return None

@@ -139,7 +139,7 @@ def desk_for(
             load[owner] = load.get(owner, 0) + 1
     ladder, problems = ladder_from(snapshot, team)
     listed = settings.get("escalation recipients", "").split(";")
-    pilot = pilot_from(lambda key: settings.get(normalize_header(key), ""), now.date())
+    pilot = pilot_from(settings, now.date())
     working = list(team)  # who the job hands requests to: the pilot CSRs while one is on
     if pilot is not None and pilot.csrs:
         named = {n.lower() for n in pilot.csrs}
