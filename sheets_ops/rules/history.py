@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sheets_ops.model import LOG, SlaState, Status, parse_id
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sheet import Tab, as_moment, cell_text, header_problems
+from sheets_ops.sheet import Tab, as_moment, cell_text, header_problems, normalize_header
 
 CLOSED = (Status.DONE.value, Status.CANCELLED.value)
 WAITING = (Status.WAITING_ON_CLIENT.value, Status.WAITING_ON_CARRIER.value)
@@ -18,6 +18,8 @@ CARRIER_CHASE = "Carrier chase"
 STEPS_MISSING = "Done with steps missing"  # set back to In Progress
 FIRST_RESPONSE = "First response"
 ROUTED = "Routed"
+STATUS_CHANGED = "Status changed"
+KEPT = frozenset((STATUS_CHANGED, CARRIER_CHASE, STEPS_MISSING, FIRST_RESPONSE))  # and Escalated…
 # Plain strings for the hot loop (an Enum's .value costs a descriptor call each time).
 SLA_CLOSED = SlaState.CLOSED.value
 SLA_DUE_SOON = SlaState.DUE_SOON.value
@@ -43,30 +45,44 @@ class History:
 
 
 def histories(log: Tab | None) -> dict[str, History]:
+    """Each request's History, from the Log lines that say something one keeps (a request
+    the Log says nothing kept about has no entry). Read by column index: the Log is the
+    biggest tab an idle cycle reads, and most of its lines (Created, Assigned, sheet edits)
+    are passed over on their What alone."""
     out: dict[str, History] = {}
     if log is None or header_problems(log, LOG):
         return out
-    for _row, rec in log.records():
-        rid = cell_text(rec.get("request"))
+    cols = log.columns()
+    when_at, rid_at, what_at, old_at, new_at = (
+        cols[normalize_header(h)] for h in ("When", "Request", "What", "Old", "New")
+    )
+    width = max(when_at, rid_at, what_at, old_at, new_at) + 1
+    for row in log.rows:
+        if len(row) < width:
+            row = [*row, *[None] * (width - len(row))]
+        what = cell_text(row[what_at])
+        if what not in KEPT and not what.startswith(ESCALATED):
+            continue
+        rid = cell_text(row[rid_at])
         if parse_id(rid) is None:
             continue
-        what = cell_text(rec.get("what"))
-        h = out.setdefault(rid, History())
-        if what == "Status changed":
-            when = as_moment(rec.get("when"))
+        h = out.get(rid)
+        if h is None:
+            h = out[rid] = History()
+        if what == STATUS_CHANGED:
+            when = as_moment(row[when_at])
             if when is not None:
-                old, new = cell_text(rec.get("old")), cell_text(rec.get("new"))
-                h.status_changes.append((when, old, new))
-        elif what.startswith(ESCALATED):
-            level = what.removeprefix(ESCALATED).strip().lstrip("L")
-            if level.isdigit():
-                h.levels.add(int(level))
+                h.status_changes.append((when, cell_text(row[old_at]), cell_text(row[new_at])))
         elif what == CARRIER_CHASE:
-            h.chased.add(cell_text(rec.get("old")))
+            h.chased.add(cell_text(row[old_at]))
         elif what == STEPS_MISSING:
             h.flagged_steps = True
         elif what == FIRST_RESPONSE:
             h.responded = True
+        else:
+            level = what.removeprefix(ESCALATED).strip().lstrip("L")
+            if level.isdigit():
+                h.levels.add(int(level))
     return out
 
 

@@ -24,6 +24,7 @@ from sheets_ops.rules.history import (
     SLA_ON_TRACK,
     SLA_OVERDUE,
     SLA_PAUSED,
+    STATUS_CHANGED,
     STATUS_DONE,
     STATUS_IN_PROGRESS,
     STATUS_NEW,
@@ -156,7 +157,7 @@ def people_edits(
             continue
         changes.edits += 1
         if column == "Status":
-            changes.note("Status changed", old, value, SHEET_EDIT)
+            changes.note(STATUS_CHANGED, old, value, SHEET_EDIT)
             status_changes.append((now, old, value))
             if old in ("", STATUS_NEW) and not responded:
                 changes.note(FIRST_RESPONSE, old, value)
