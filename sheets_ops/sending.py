@@ -5,6 +5,7 @@ landed, which of them the tracker now records: only those are delivered."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
@@ -94,10 +95,15 @@ def _moment(stamp: str, zone: tzinfo) -> datetime | None:
 
 
 def as_changed(rows: dict[str, dict[str, Any]], changes: Batch) -> dict[str, dict[str, Any]]:
-    """Requests by ID (cells by normalized header) with this cycle's changes applied."""
-    out = {rid: dict(cells) for rid, cells in rows.items()}
+    """Requests by ID (cells by normalized header) with this cycle's changes applied (the
+    rows it changes are copies; `rows` is left as it was)."""
+    out = dict(rows)
+    copied: set[str] = set()
     for write in changes.cells:
         if write.key in out and normalize_header(write.tab) == normalize_header(REQUESTS.name):
+            if write.key not in copied:
+                out[write.key] = dict(out[write.key])
+                copied.add(write.key)
             out[write.key][normalize_header(write.column)] = write.value
     for row in changes.rows:
         rid = cell_text(row.cells.get("ID"))
@@ -107,16 +113,21 @@ def as_changed(rows: dict[str, dict[str, Any]], changes: Batch) -> dict[str, dic
 
 
 def logged_in(snapshot: Snapshot) -> Callable[[Proof], bool]:
-    """Whether the tracker's Log holds a line (What, Request, Old): an email's proof."""
-    log = snapshot.tab(LOG.name)
-    lines: dict[tuple[str, str], set[str]] = {}
-    for _row, cells in log.records() if log is not None else ():
-        what, old = cell_text(cells.get("what")), cell_text(cells.get("old"))
-        lines.setdefault((what, old), set()).add(cell_text(cells.get("request")))
+    """Whether the tracker's Log holds a line (What, Request, Old): an email's proof. The
+    Log is gone through at the first question, not before: a quiet cycle asks none."""
+
+    @functools.cache
+    def index() -> dict[tuple[str, str], set[str]]:
+        lines: dict[tuple[str, str], set[str]] = {}
+        log = snapshot.tab(LOG.name)
+        for _row, cells in log.records() if log is not None else ():
+            what, old = cell_text(cells.get("what")), cell_text(cells.get("old"))
+            lines.setdefault((what, old), set()).add(cell_text(cells.get("request")))
+        return lines
 
     def found(proof: Proof) -> bool:
         what, request, old = proof
-        requests = lines.get((what.strip(), old.strip()))
+        requests = index().get((what.strip(), old.strip()))
         return requests is not None and (not request.strip() or request.strip() in requests)
 
     return found

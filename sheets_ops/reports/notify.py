@@ -446,9 +446,15 @@ def _capped(
 
 
 def logged_keys(log: Tab | None, what: str) -> set[str]:
-    """The Old cells of the Log lines that say `what` (the days a summary went out...)."""
+    """The Old cells of the Log lines that say `what` (the days a summary went out...): a
+    look at one column of each line, asked by every cycle of every email kind."""
+    what_at, old_at = (log.col("What"), log.col("Old")) if log is not None else (None, None)
+    if log is None or what_at is None or old_at is None:
+        return set()
     return {
-        cell_text(r.get("old")) for _x, r in (log.records() if log else []) if r.get("what") == what
+        cell_text(row[old_at] if old_at < len(row) else None)
+        for row in log.rows
+        if what_at < len(row) and row[what_at] == what
     }
 
 

@@ -269,14 +269,18 @@ def _blanked_columns(
     `people`: each row's people's cells, as text."""
     if not seen_before or not people:
         return {}
-    held = dict.fromkeys(people[0], 0)
-    still = dict.fromkeys(held, 0)
-    for (_row, rec), current in zip(rows, people, strict=True):
-        before = seen_before.get(cell_text(rec.get("id")))
-        if before is None:
-            continue
-        for column, value in current.items():
-            if before.get(column):
-                held[column] += 1
-                still[column] += bool(value)
-    return {c: n for c, n in held.items() if n >= BLANKED_AT_LEAST and still[c] == 0}
+    ids = [cell_text(rec.get("id")) for _row, rec in rows]
+    out: dict[str, int] = {}
+    for column in people[0]:
+        held = 0  # rows that held a value, each blank now: the first still holding one ends it
+        for rid, current in zip(ids, people, strict=True):
+            before = seen_before.get(rid)
+            if before is None or not before.get(column):
+                continue
+            if current[column]:
+                break
+            held += 1
+        else:
+            if held >= BLANKED_AT_LEAST:
+                out[column] = held
+    return out

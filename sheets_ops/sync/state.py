@@ -25,17 +25,10 @@ class StateDir:
         self.folder = Path(folder)
         self._seen: dict[str, dict[str, str]] | None = None  # as loaded, to save only changes
 
-    def load_seen(self) -> dict[str, dict[str, str]] | None:
+    def load_seen(self) -> Mapping[str, Mapping[str, str]] | None:
         """What people's cells held after the last good cycle; None when unknown."""
-        seen = self._load(SEEN)
-        if seen is None:
-            return None
-        # An earlier version kept a date cell read back as midnight ("2026-12-03 00:00").
-        self._seen = {
-            rid: {c: v.removesuffix(" 00:00") for c, v in cells.items()}
-            for rid, cells in seen.items()
-        }
-        return {rid: dict(cells) for rid, cells in self._seen.items()}
+        self._seen = self._load(SEEN)
+        return self._seen
 
     def save_seen(self, seen: Mapping[str, Mapping[str, str]]) -> None:
         """The cycle finished: its view of people's cells replaces the last one (a quiet
@@ -64,8 +57,9 @@ class StateDir:
             return None
         if not isinstance(data, dict):
             return None
+        # An earlier version kept a date cell read back as midnight ("2026-12-03 00:00").
         return {
-            str(k): {str(c): str(v) for c, v in row.items()}
+            str(k): {str(c): str(v).removesuffix(" 00:00") for c, v in row.items()}
             for k, row in data.items()
             if isinstance(row, dict)
         }

@@ -234,7 +234,10 @@ def _calamine_rows(book: CalamineWorkbook, name: str) -> Iterator[list[object]]:
     """A sheet's rows from A1 as openpyxl gives them: None for an empty cell, whole numbers
     as int, a date cell as a datetime at midnight (the values every rule was written for)."""
     for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False):
-        yield [v if type(v) is str and v else _as_openpyxl(v) for v in row]  # text: as it is
+        yield [  # text and moments as they are, the few others converted
+            (v or None) if type(v) is str else v if type(v) is datetime else _as_openpyxl(v)
+            for v in row
+        ]
 
 
 def _as_openpyxl(value: object) -> object:
