@@ -246,7 +246,7 @@ def run_cycle(
         figures = archive.joined(snapshot, since) if archive is not None else snapshot
         where = archive.name if archive is not None else ""
         result.batch.grids[DASHBOARD] = dashboard.grid(figures, settings.calendar, wall, where)
-    _write(tracker, result, plans, state, say)  # 5
+    _write(tracker, result, plans, state, say, snapshot.revision)  # 5
     _acknowledge(mailbox, result)  # 6
     if outbox is not None:  # 7, second half
         _deliver(outbox, proofs, result, emails, now)
@@ -277,8 +277,11 @@ def _write(
     plans: Plans,
     state: StateDir | None,
     say: Callable[[str], None],
+    revision: str | None,
 ) -> None:
-    """Step 5: every change in one write, Log lines keyed so a retry appends each once."""
+    """Step 5: every change in one write, Log lines keyed so a retry appends each once.
+    After a cycle that wrote nothing, the tracker is still as read (`revision`): the
+    requests that changed nothing need not be looked at again until their Quiet ends."""
     if len(plans.intake.created) >= 250:
         say(f"saving {len(plans.intake.created)} new requests to {tracker.name}")
     result.batch = _keyed(result.batch)
@@ -287,6 +290,7 @@ def _write(
     result.report = tracker.write(result.batch)
     if state is not None:
         state.save_seen(seen_after(plans, result.batch, result.report))
+        state.save_quiet(None if result.batch else revision, plans.review.quiet)
 
 
 def _acknowledge(mailbox: MailSource, result: CycleResult) -> None:

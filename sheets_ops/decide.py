@@ -149,6 +149,7 @@ def decide(
         [intake.batch.rows[i].cells for i in intake.request_rows] + [t.cells for t in typed],
         state.load_written() if state is not None else {},
         refresh_aging=refresh,
+        quiet=state.load_quiet(snapshot.revision) if state is not None else None,
     )
     typed = [t.filled(looked.fills.get(t.id, {})) for t in typed]
     aging = health_writes(snapshot, {AGING_REFRESHED: wall}, True) if refresh else Batch()

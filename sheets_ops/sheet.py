@@ -106,9 +106,12 @@ def blank_row(row: Sequence[CellValue]) -> bool:
 
 @dataclass
 class Snapshot:
-    """Every tab of the tracker as read in one call."""
+    """Every tab of the tracker as read in one call. `revision`: the same at two reads only
+    when the tracker held exactly the same at both (the .xlsx file's identity); None when
+    the backend cannot tell."""
 
     tabs: dict[str, Tab]
+    revision: str | None = None
 
     def tab(self, name: str) -> Tab | None:
         if name in self.tabs:

@@ -28,12 +28,14 @@ from sheets_ops.rules.steps import (
     Desk,
     Escalation,
     Look,
+    Quiet,
     aging,
     carrier_chase,
     climb,
     clock,
     closing,
     people_edits,
+    quiet_until,
     routing,
 )
 from sheets_ops.rules.team import Assigner, routes_from, team_from
@@ -70,6 +72,7 @@ class Review:
     edits: int = 0
     problems: list[str] = field(default_factory=list)  # one line each, for the output
     fills: dict[str, dict[str, CellValue]] = field(default_factory=dict)  # new request -> cells
+    quiet: dict[str, Quiet] = field(default_factory=dict)  # requests that changed nothing
 
 
 def assess(
@@ -79,18 +82,20 @@ def assess(
     before: Mapping[str, str] | None,
     ours: Mapping[str, str],
     refresh_aging: bool,
-) -> Changes:
+) -> tuple[Changes, Quiet | None]:
     """One request through every step, in order. Aging (and the Due of a request waiting on
     someone, which slides while its clock is stopped) is rewritten every Aging Refresh
-    Minutes, or with any other change to the row: a quiet desk costs a read and no write."""
+    Minutes, or with any other change to the row: a quiet desk costs a read and no write.
+    With the changes, until when the request would say nothing new if it changed nothing
+    now (None when that cannot be known: a request the job routes, one with no Received)."""
     changes, look = people_edits(look, current, before, ours, desk.now)
     closed_changes, closed = closing(look, desk)
     changes.add(closed_changes)
     if closed:
-        return changes
+        return changes, quiet_until(look, None, desk)
     if desk.pilot is not None and not desk.pilot.covers(look.kind):
         changes.set("SLA", OUTSIDE_PILOT, look.cells.get("sla"))  # left to people, as before
-        return changes
+        return changes, quiet_until(look, None, desk)
     assigned, owner = routing(look, desk)
     changes.add(assigned)
     timing = clock(look, desk)
@@ -101,7 +106,9 @@ def assess(
     if refresh_aging or changed or is_blank(look.cells.get("age (h)")):
         changes.add(timing.drift)
         changes.add(aging(look, timing))
-    return changes
+    # one the job routes depends on everyone's load; one with no Received, on `now` itself
+    kept = owner and owner == look.text("owner") and as_moment(look.cells.get("received"))
+    return changes, quiet_until(look, timing, desk) if kept else None
 
 
 def look_at(cells: Mapping[str, CellValue], history: Mapping[str, History], desk: Desk) -> Look:
@@ -175,13 +182,17 @@ def review(
     new_requests: Sequence[Mapping[str, CellValue]] = (),
     job_wrote: Mapping[str, Mapping[str, str]] | None = None,
     refresh_aging: bool = True,
+    quiet: Mapping[str, Quiet] | None = None,
 ) -> Review:
     """Every change this cycle makes to existing requests (`batch`), and the Owner, Due and
     SLA of the `new_requests` intake is adding (`fills`, by ID: they go in with the row).
     `now` is agency wall-clock time. `job_wrote`: what a cycle that did not finish was
     writing into people's columns; a cell holding that value is the job's, not a person's
     edit. `refresh_aging`: whether Age (h) and Idle (h) are rewritten on rows that change
-    nothing else."""
+    nothing else. `quiet`: what the last cycle found for requests that changed nothing,
+    given only when the tracker holds exactly what that cycle read: one whose cells are
+    still as seen is not looked at again until its Quiet ends (`Review.quiet`, for the
+    next cycle)."""
     result = Review()
     rows = list(requests.records())
     human_keys = [(c, c.lower()) for c in HUMAN_COLUMNS if requests.col(c) is not None]
@@ -200,17 +211,26 @@ def review(
         adding = {normalize_header(k): v for k, v in fresh.items()}
         targets.append((0, adding))
         people.append({c: cell_text(adding.get(key)) for c, key in human_keys})
+    settled = quiet if quiet and not refresh_aging else {}
     for (row, cells), current in zip(targets, people, strict=True):
-        look = look_at(cells, history, desk)
-        if parse_id(look.rid) is None:
+        rid = cell_text(cells.get("id"))
+        if parse_id(rid) is None:
             continue
-        before = seen_before.get(look.rid) if seen_before is not None else None
+        before = seen_before.get(rid) if seen_before is not None else None
         for column in blanked:  # a broken column: last cycle's view stands
             current[column] = (before or {}).get(column, "")
-        result.seen[look.rid] = current
-        ours = (job_wrote or {}).get(look.rid, {})
-        changes = assess(look, desk, current, before, ours, refresh_aging or not row)
-        _apply(changes, look.rid, row, desk, result, log_ok)
+        result.seen[rid] = current
+        ours = (job_wrote or {}).get(rid, {})
+        held = settled.get(rid) if row and not ours and current == before else None
+        if held is not None and held.holds(desk.now, desk.clock_now):
+            result.quiet[rid] = held
+            continue
+        changes, until = assess(
+            look_at(cells, history, desk), desk, current, before, ours, refresh_aging or not row
+        )
+        if until is not None and row and not changes:
+            result.quiet[rid] = until
+        _apply(changes, rid, row, desk, result, log_ok)
     return result
 
 

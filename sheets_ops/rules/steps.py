@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sheets_ops.model import BY_JOB, DEFAULT_CHECKLISTS, CellValue, is_blank
 from sheets_ops.rules.clock import Calendar
@@ -128,6 +128,9 @@ class Changes:
 
     def note(self, what: str, old: str = "", new: str = "", by: str = BY_JOB) -> None:
         self.log.append((what, old, new, by))
+
+    def __bool__(self) -> bool:
+        return bool(self.cells or self.log or self.escalations or self.edits)
 
     def add(self, other: Changes) -> None:
         self.cells += other.cells
@@ -338,3 +341,51 @@ def aging(look: Look, timing: Clock) -> Changes:
 
 def _level_of(cell: str) -> int:
     return int(cell[1]) if len(cell) > 1 and cell[0] == "L" and cell[1].isdigit() else 0
+
+
+# -- until when a request has nothing new to say --------------------------------------------
+
+QUIET_AT_MOST = timedelta(minutes=15)  # a request is looked at again at least this often
+
+
+@dataclass(frozen=True)
+class Quiet:
+    """Until when a request whose review changed nothing would change nothing again, while
+    its cells and its Log lines stay as they are: the first wall-clock moment (`until`) or
+    business-second count (`until_clock`, from the calendar's origin) at which one of the
+    thresholds it is measured against is crossed."""
+
+    since: datetime  # agency wall clock: when it was found (a replay of earlier looks again)
+    until: datetime
+    until_clock: float | None = None
+
+    def holds(self, now: datetime, clock_now: float) -> bool:
+        before = self.until_clock is None or clock_now < self.until_clock
+        return self.since <= now < self.until and before
+
+
+def quiet_until(look: Look, timing: Clock | None, desk: Desk) -> Quiet:
+    """Until when `look` stays as this cycle left it, at the latest QUIET_AT_MOST from now
+    and the next midnight (a pilot's days, a carrier follow-up's day). Every condition a
+    request is measured against only turns true as time passes (its idle hours grow, its
+    Due and its client deadline pass), so the earliest threshold still ahead is the first
+    moment its review can differ. `timing`: None for a request with no clock running
+    (closed, or outside the pilot). A second is taken off each business-hours threshold
+    against rounding."""
+    now, calendar = desk.now, desk.calendar
+    walls = [now + QUIET_AT_MOST, datetime.combine(now.date() + timedelta(days=1), time())]
+    clocks: list[float] = []
+    if timing is not None:
+        if look.status not in WAITING:  # a waiting request stays Paused, its Due sliding
+            walls.append(timing.due)  # Overdue after it
+            clocks.append(calendar.elapsed(timing.due) - desk.due_soon * 3600 - 1)
+        since = calendar.elapsed(look.last_touched or look.received)
+        threshold = look.route.idle or desk.default_idle
+        for rung in desk.ladder:
+            for condition in rung.when:
+                if condition.kind == IDLE:
+                    clocks.append(since + condition.times * threshold * 3600 - 1)
+                elif condition.kind == DEADLINE_PASSED and timing.deadline is not None:
+                    walls.append(calendar.close_of(timing.deadline))
+    ahead = [c for c in clocks if c > desk.clock_now]
+    return Quiet(now, min(w for w in walls if w > now), min(ahead) if ahead else None)

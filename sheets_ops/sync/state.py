@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
+from sheets_ops import __version__
 from sheets_ops.rules.learning import Learned
+from sheets_ops.rules.steps import Quiet
 
 SEEN = "seen.json"  # the human cells of every request, as the last good cycle left them
 WRITTEN = "written.json"  # what a cycle was about to write into them, until it finished
 LEARNED = "learned.pickle"  # what intake learned from the sheet's history (`sheets-ops learn`)
 LEARNED_FORMAT = 2  # of learned.pickle: 2 holds NumPy arrays only (1 held scikit-learn's)
 TRAINED = "learned.json"  # when it was trained, read by every cycle without the models
+QUIET = "quiet.json"  # requests that changed nothing, and until when they stay so
 
 
 class StateDir:
@@ -65,9 +68,11 @@ class StateDir:
         }
 
     def _save(self, name: str, data: Mapping[str, Mapping[str, str]]) -> None:
+        self._put(name, json.dumps(data, ensure_ascii=False))
+
+    def _put(self, name: str, text: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.folder / name
-        text = json.dumps(data, ensure_ascii=False)
         with contextlib.suppress(OSError):
             if target.read_text("utf-8") == text:
                 return  # as it is already: a quiet cycle writes nothing here either
@@ -78,6 +83,40 @@ class StateDir:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+    # requests that changed nothing --------------------------------------------------------
+
+    def load_quiet(self, revision: str | None) -> dict[str, Quiet]:
+        """What the last cycle found for requests that changed nothing (steps.Quiet), when
+        the tracker still holds exactly what it read (`revision`, the same sheets-ops);
+        empty otherwise, and for a file that cannot be read: the review looks at all."""
+        try:
+            data = json.loads((self.folder / QUIET).read_text("utf-8"))
+            if revision is None or data["revision"] != [revision, __version__]:
+                return {}
+            return {
+                str(rid): Quiet(
+                    datetime.fromisoformat(since),
+                    datetime.fromisoformat(until),
+                    None if ahead is None else float(ahead),
+                )
+                for rid, (since, until, ahead) in data["requests"].items()
+            }
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+    def save_quiet(self, revision: str | None, quiet: Mapping[str, Quiet]) -> None:
+        """Kept for the next cycle only when this one wrote nothing (its `revision` is still
+        the tracker's); None forgets it."""
+        if revision is None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / QUIET).unlink()
+            return
+        requests = {
+            rid: [q.since.isoformat(), q.until.isoformat(), q.until_clock]
+            for rid, q in quiet.items()
+        }
+        self._put(QUIET, json.dumps({"revision": [revision, __version__], "requests": requests}))
 
     # what intake learned ------------------------------------------------------------------
 

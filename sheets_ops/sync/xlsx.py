@@ -104,15 +104,16 @@ class XlsxTracker:
         if not self.path.exists():
             raise self._missing()
         try:
+            before = _identity(self.path)
             book = CalamineWorkbook.from_path(str(self.path))
-            return Snapshot(
-                {
-                    name: tab_from_rows(name, _calamine_rows(book, name), converted=True)
-                    for name in book.sheet_names
-                }
-            )
+            tabs = {
+                name: tab_from_rows(name, _calamine_rows(book, name), converted=True)
+                for name in book.sheet_names
+            }
+            after = _identity(self.path)
         except (CalamineError, zipfile.BadZipFile, OSError, ValueError) as e:
             raise self._unreadable(e) from e
+        return Snapshot(tabs, revision=after if after == before else None)
 
     # writing -----------------------------------------------------------------------------
 
@@ -228,6 +229,14 @@ class XlsxTracker:
             f"{self.path} is not a readable .xlsx workbook ({type(e).__name__}: {e}); "
             "restore it from a backup or point TRACKER at another file"
         )
+
+
+def _identity(path: Path) -> str:
+    """What changes whenever the file is written, by anything: a save (ours replaces the
+    file, Excel rewrites it) changes its size, modification or status-change time, or its
+    inode; the status-change time cannot be set back."""
+    st = path.stat()
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
 
 
 def _calamine_rows(book: CalamineWorkbook, name: str) -> Iterator[list[object]]:
