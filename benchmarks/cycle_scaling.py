@@ -16,7 +16,9 @@ of the cycle itself, imports left out, and the process's peak memory):
 
 - idle: a cycle with no new mail that writes nothing, a few minutes after the last (not the
   one right after the first, which records the emails the first sent, nor one whose quarter
-  hour rewrites the Age (h) and Idle (h) columns: the tracker file's modification time tells);
+  hour rewrites the Age (h) and Idle (h) columns: the tracker file's modification time tells),
+  the least of five, with its ratio to the calamine read (the first quiet cycle after a
+  write reviews every request; the next ones skip those that changed nothing, steps.Quiet);
 - 50 new: a cycle with 50 new messages;
 
 and beside them the floor on the same tracker file: python-calamine reading every tab, and
@@ -268,7 +270,7 @@ def measure(archived: int, open_n: int, single: bool) -> None:
         print(
             f"{label} {'first cycle' if single else 'moving out'} {first:6.1f} s in {cycles} "
             f"cycles, {first_mem:4.0f} MiB | "
-            f"idle {idle:5.2f} s "
+            f"idle {idle:5.2f} s ({idle / read:3.1f}x the read) "
             f"{idle_mem:4.0f} MiB | 50 new {mail:5.2f} s {mail_mem:4.0f} MiB | "
             f"floor: calamine read {read:4.2f} s, openpyxl load+save {save:5.2f} s | "
             f"{size_of(folder)}",
