@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -112,3 +113,22 @@ def test_a_failed_write_keeps_the_state_so_the_edit_is_seen_again(
         run_cycle(tracker, inbox, MONDAY_10, state=state)
     lock.unlink()
     assert run_cycle(tracker, inbox, MONDAY_11, state=state).review.edits == 1
+
+
+@pytest.mark.parametrize(
+    ("saved", "read"),
+    [
+        (
+            {"Status": "New", "Notes": "call back 09:00"},
+            {"Status": "New", "Notes": "call back 09:00"},
+        ),
+        # an earlier version kept a date read back as midnight; a hand-edited file, a number
+        ({"Client Deadline": "2026-12-03 00:00"}, {"Client Deadline": "2026-12-03"}),
+        ({"Notes": 5, "Status": "New"}, {"Notes": "5", "Status": "New"}),
+    ],
+)
+def test_the_cells_seen_last_cycle_read_back_as_text(
+    tmp_path: Path, saved: dict[str, object], read: dict[str, str]
+) -> None:
+    (tmp_path / "seen.json").write_text(json.dumps({"REQ-000001": saved, "x": 1}), "utf-8")
+    assert StateDir(tmp_path).load_seen() == {"REQ-000001": read}

@@ -27,6 +27,7 @@ class StateDir:
     def __init__(self, folder: str | os.PathLike[str]) -> None:
         self.folder = Path(folder)
         self._seen: dict[str, dict[str, str]] | None = None  # as loaded, to save only changes
+        self._quiet: tuple[str, dict[str, Quiet]] | None = None  # likewise
 
     def load_seen(self) -> Mapping[str, Mapping[str, str]] | None:
         """What people's cells held after the last good cycle; None when unknown."""
@@ -55,16 +56,19 @@ class StateDir:
 
     def _load(self, name: str) -> dict[str, dict[str, str]] | None:
         try:
-            data = json.loads((self.folder / name).read_text("utf-8"))
+            text = (self.folder / name).read_text("utf-8")
+            data = json.loads(text)
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict):
             return None
+        rows = {k: row for k, row in data.items() if isinstance(row, dict)}
+        plain = all(type(v) is str for row in rows.values() for v in row.values())
+        if plain and ' 00:00"' not in text:  # as this version writes it: taken as it is
+            return rows
         # An earlier version kept a date cell read back as midnight ("2026-12-03 00:00").
         return {
-            str(k): {str(c): str(v).removesuffix(" 00:00") for c, v in row.items()}
-            for k, row in data.items()
-            if isinstance(row, dict)
+            k: {c: str(v).removesuffix(" 00:00") for c, v in row.items()} for k, row in rows.items()
         }
 
     def _save(self, name: str, data: Mapping[str, Mapping[str, str]]) -> None:
@@ -94,7 +98,7 @@ class StateDir:
             data = json.loads((self.folder / QUIET).read_text("utf-8"))
             if revision is None or data["revision"] != [revision, __version__]:
                 return {}
-            return {
+            quiet = {
                 str(rid): Quiet(
                     datetime.fromisoformat(since),
                     datetime.fromisoformat(until),
@@ -104,6 +108,8 @@ class StateDir:
             }
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
+        self._quiet = (revision, quiet)
+        return dict(quiet)
 
     def save_quiet(self, revision: str | None, quiet: Mapping[str, Quiet]) -> None:
         """Kept for the next cycle only when this one wrote nothing (its `revision` is still
@@ -112,6 +118,8 @@ class StateDir:
             with contextlib.suppress(FileNotFoundError):
                 (self.folder / QUIET).unlink()
             return
+        if self._quiet == (revision, quiet):
+            return  # what it loaded: a cycle that found nothing new writes nothing here
         requests = {
             rid: [q.since.isoformat(), q.until.isoformat(), q.until_clock]
             for rid, q in quiet.items()
