@@ -9,6 +9,8 @@ the last cycle's (kept by the caller in STATE_DIR; without it, this cycle is the
 an edit sets Last Touched and is logged (By = sheet edit). The SLA clock runs in business
 hours and stops while a request waits on the client or the carrier. The escalation ladder
 raises each level at most once per request, and returns Escalation records for the sender.
+A request that changed nothing, on a tracker still as the last cycle read it, is not run
+through the steps again until its Quiet ends (steps.quiet_until).
 """
 
 from __future__ import annotations
