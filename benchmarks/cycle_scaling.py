@@ -19,6 +19,7 @@ of the cycle itself, imports left out, and the process's peak memory):
   hour rewrites the Age (h) and Idle (h) columns: the tracker file's modification time tells),
   the least of five, with its ratio to the calamine read (the first quiet cycle after a
   write reviews every request; the next ones skip those that changed nothing, steps.Quiet);
+  the floor's read is timed right after each of them, so both see the machine alike;
 - 50 new: a cycle with 50 new messages;
 
 and beside them the floor on the same tracker file: python-calamine reading every tab, and
@@ -245,12 +246,14 @@ def measure(archived: int, open_n: int, single: bool) -> None:
         cycle(folder, at)
         # the least of several runs each: one run on a busy machine says little
         quiet: list[tuple[float, float]] = []
+        reads: list[tuple[float, float]] = []  # the floor, each beside an idle cycle
         for _minute in range(30):
             at += timedelta(minutes=1)
             written = path.stat().st_mtime_ns
             seconds, mem = cycle(folder, at)
             if path.stat().st_mtime_ns == written:  # it wrote nothing: an idle cycle
                 quiet.append((seconds, mem))
+                reads.append(floor(FLOOR_READ, path))
             if len(quiet) == 5:
                 break
         else:
@@ -264,7 +267,7 @@ def measure(archived: int, open_n: int, single: bool) -> None:
             at += timedelta(minutes=1)
             runs.append(cycle(folder, at))
         mail, mail_mem = least(runs)
-        read, _read_mem = least(floor(FLOOR_READ, path) for _ in range(5))
+        read, _read_mem = least(reads)
         save, _save_mem = floor(FLOOR_SAVE, path)
         label = f"{archived:>7,} {'in Requests' if single else 'archived':<11}"
         print(
