@@ -17,7 +17,7 @@ of the cycle itself, imports left out, and the process's peak memory):
 - idle: a cycle with no new mail that writes nothing, a few minutes after the last (not the
   one right after the first, which records the emails the first sent, nor one whose quarter
   hour rewrites the Age (h) and Idle (h) columns: the tracker file's modification time tells),
-  the least of five, with its ratio to the calamine read (the first quiet cycle after a
+  the least of IDLE_RUNS (9), with its ratio to the calamine read (the first quiet cycle after a
   write reviews every request; the next ones skip those that changed nothing, steps.Quiet);
   the floor's read is timed right after each of them, so both see the machine alike;
 - 50 new: a cycle with 50 new messages;
@@ -46,6 +46,7 @@ from sheets_ops.sync.xlsx import XlsxTracker
 
 NOW = datetime(2026, 11, 30, 10, 0)  # agency local time, a Monday morning
 NEW_MESSAGES = 50
+IDLE_RUNS = 9  # idle cycles timed, each beside a read of the floor: a busy machine varies
 TYPES = ("COI", "Endorsement", "Billing", "Claim", "Renewal", "Other")
 PEOPLE = ("Alicia Gomez", "Ben Carter", "Dana Whitfield")
 
@@ -254,10 +255,12 @@ def measure(archived: int, open_n: int, single: bool) -> None:
             if path.stat().st_mtime_ns == written:  # it wrote nothing: an idle cycle
                 quiet.append((seconds, mem))
                 reads.append(floor(FLOOR_READ, path))
-            if len(quiet) == 5:
+            if len(quiet) == IDLE_RUNS:
                 break
         else:
-            raise SystemExit(f"fewer than 5 cycles in 30 minutes wrote nothing ({len(quiet)})")
+            raise SystemExit(
+                f"fewer than {IDLE_RUNS} cycles in 30 minutes wrote nothing ({len(quiet)})"
+            )
         idle, idle_mem = least(quiet)
         runs = []
         for k in range(3):
