@@ -9,7 +9,7 @@ from sheets_ops.model import REQUESTS, TABS
 from sheets_ops.rules import directory as directory_
 from sheets_ops.rules.review import Review, review
 from sheets_ops.rules.settings import read_settings
-from sheets_ops.sheet import Batch, NewRow, check_tab
+from sheets_ops.sheet import Batch, NewRow, Snapshot, check_tab
 from sheets_ops.sync.memory import MemoryTracker
 
 TEAM = [
@@ -110,10 +110,10 @@ def add(tracker: MemoryTracker, **cells: Any) -> str:
     return rid
 
 
-def look(tracker: MemoryTracker, now: datetime, seen: Any = None, write: bool = True) -> Review:
-    snapshot = tracker.read()
+def reviewed(snapshot: Snapshot, now: datetime, seen: Any = None, **options: Any) -> Review:
+    """The review of a snapshot at `now`, with its own settings, calendar and directory."""
     settings = read_settings(snapshot)
-    result = review(
+    return review(
         snapshot,
         check_tab(snapshot, REQUESTS),
         directory_.from_snapshot(snapshot),
@@ -121,7 +121,12 @@ def look(tracker: MemoryTracker, now: datetime, seen: Any = None, write: bool = 
         settings.values,
         now,
         seen,
+        **options,
     )
+
+
+def look(tracker: MemoryTracker, now: datetime, seen: Any = None, write: bool = True) -> Review:
+    result = reviewed(tracker.read(), now, seen)
     if write:
         tracker.write(result.batch)
     return result

@@ -19,17 +19,15 @@ from typing import Any
 import pytest
 
 from sheets_ops.cycle import run_cycle
-from sheets_ops.model import REQUESTS, TABS
-from sheets_ops.rules import directory as directory_
-from sheets_ops.rules.review import Review, review
-from sheets_ops.rules.settings import read_settings
+from sheets_ops.model import TABS
+from sheets_ops.rules.review import Review
 from sheets_ops.rules.steps import QUIET_AT_MOST, Quiet
-from sheets_ops.sheet import Batch, NewRow, Snapshot, check_tab
+from sheets_ops.sheet import Batch, NewRow, Snapshot
 from sheets_ops.sync.mailbox import FolderMailbox
 from sheets_ops.sync.memory import MemoryTracker
 from sheets_ops.sync.state import QUIET, StateDir
 from sheets_ops.sync.xlsx import XlsxTracker
-from tests.office import TEAM, add, office
+from tests.office import TEAM, add, office, reviewed
 from tests.people import edit_tab
 
 START = datetime(2026, 11, 24, 7, 40)  # a Tuesday; Thursday the 26th is a holiday
@@ -84,18 +82,7 @@ def busy_agency(seed: int, count: int = 50) -> MemoryTracker:
 
 
 def looked(snapshot: Snapshot, now: datetime, seen: Any, quiet: Any = None) -> Review:
-    settings = read_settings(snapshot)
-    return review(
-        snapshot,
-        check_tab(snapshot, REQUESTS),
-        directory_.from_snapshot(snapshot),
-        settings.calendar,
-        settings.values,
-        now,
-        seen,
-        refresh_aging=False,
-        quiet=quiet,
-    )
+    return reviewed(snapshot, now, seen, refresh_aging=False, quiet=quiet)
 
 
 def said(result: Review) -> tuple[list[Any], list[Any], list[Any]]:
