@@ -82,10 +82,13 @@ def measure(archived: int, key: Path) -> None:
         folder = Path(tmp)
         fake = spreadsheet(archived, mock, key)
         started, at = time.perf_counter(), NOW
-        for _ in range(12):  # the move out: a chunk a cycle
+        for _ in range(60):  # the move out: a chunk a cycle, requests then their Log lines
             cycle(fake, key, folder, at, 0)
             at += timedelta(minutes=1)
-            if len(fake.values(REQUESTS.name)) <= OPEN + 1:
+            if (
+                len(fake.values(REQUESTS.name)) <= OPEN + 1
+                and len(fake.values(LOG.name)) < 3 * OPEN
+            ):
                 break
         moving = time.perf_counter() - started
         idle = cycle(fake, key, folder, at + timedelta(minutes=2), 0)
