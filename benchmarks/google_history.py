@@ -82,19 +82,24 @@ def measure(archived: int, key: Path) -> None:
         folder = Path(tmp)
         fake = spreadsheet(archived, mock, key)
         started, at = time.perf_counter(), NOW
-        for _ in range(60):  # the move out: a chunk a cycle, requests then their Log lines
+        for n in range(1, 301):  # the move out: a chunk a cycle, requests then their Log lines
             cycle(fake, key, folder, at, 0)
             at += timedelta(minutes=1)
-            if (
-                len(fake.values(REQUESTS.name)) <= OPEN + 1
-                and len(fake.values(LOG.name)) < 3 * OPEN
-            ):
+            left = len(fake.values(REQUESTS.name)) - 1 - OPEN
+            if left <= 0 and len(fake.values(LOG.name)) < 3 * OPEN:
                 break
+            if n % 10 == 0:
+                print(
+                    f"  {archived:,} archived: {n} cycles moving out, {max(left, 0):,} "
+                    f"requests left ({time.perf_counter() - started:,.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         moving = time.perf_counter() - started
         idle = cycle(fake, key, folder, at + timedelta(minutes=2), 0)
         mail = cycle(fake, key, folder, at + timedelta(minutes=4), NEW)
         print(
-            f"{archived:>7,} archived  (moved out in {moving:5.1f} s) | idle: read "
+            f"{archived:>7,} archived  (moved out in {n} cycles, {moving:,.0f} s) | idle: read "
             f"{idle[0] / 1024:7.1f} KiB, sent {idle[1] / 1024:6.1f} KiB | {NEW} new: read "
             f"{mail[0] / 1024:7.1f} KiB, sent {mail[1] / 1024:6.1f} KiB",
             flush=True,
