@@ -11,7 +11,8 @@ hands it back (`as_moment`). Nothing here does I/O.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -85,6 +86,23 @@ class Tab:
                 yield i + 2, dict(zip(keys, padded, strict=False))  # longer rows: cut
             else:
                 yield i + 2, {h: (row[j] if j < len(row) else None) for h, j in cols.items()}
+
+    def picked(self, *names: str) -> Iterator[tuple[CellValue, ...]] | None:
+        """Each row's cells under `names`, in that order (None past a row's end), blank rows
+        included: one pass over the few columns a reader needs, with no record made per row
+        (the Log, read by every cycle, is the biggest tab). None when a header is missing."""
+        cols = self.columns()
+        at = [cols.get(normalize_header(n)) for n in names]
+        where = [j for j in at if j is not None]
+        if not where or len(where) < len(at):
+            return None
+        width = max(where) + 1
+        rows: Iterable[list[CellValue]] = self.rows
+        if any(len(row) < width for row in self.rows):  # Google leaves trailing blanks off
+            rows = (r if len(r) >= width else [*r, *[None] * (width - len(r))] for r in self.rows)
+        if len(where) == 1:
+            return ((row[where[0]],) for row in rows)
+        return map(operator.itemgetter(*where), rows)
 
     def values(self, name: str) -> list[CellValue]:
         """Every value in one column, blank rows included."""

@@ -97,23 +97,15 @@ DIGESTED = (ESCALATED, CARRIER_CHASE, STEPS_MISSING, RENEWAL_EXCEPTION)  # what 
 def _digest_log(log: Tab | None) -> tuple[list[datetime], list[tuple[datetime, str, str, str]]]:
     """The Log as a digest reads it, in one pass over the columns it needs: when each
     digest went out, and (when, what, request, new) of the lines a digest can hold."""
-    if log is None:
-        return [], []
-    at = [log.col(n) for n in ("When", "Request", "What", "Old", "New")]
-    if any(j is None for j in at):
-        return [], []
-    when_, rid_, what_, old_, new_ = (j for j in at if j is not None)
-    width = max(when_, rid_, what_, old_, new_) + 1
+    read = log.picked("When", "Request", "What", "Old", "New") if log is not None else None
     sent, lines = [], []
-    for row in log.rows:
-        if len(row) < width:
-            row = [*row, *[None] * (width - len(row))]
-        what, logged = cell_text(row[what_]), row[when_]
+    for logged, rid, what_cell, old, new in read or ():
+        what = cell_text(what_cell)
         if what == DIGEST_SENT:
-            if when := _when(cell_text(row[old_])):
+            if when := _when(cell_text(old)):
                 sent.append(when)
         elif what.startswith(DIGESTED) and isinstance(logged, datetime):
-            lines.append((logged, what, cell_text(row[rid_]), cell_text(row[new_])))
+            lines.append((logged, what, cell_text(rid), cell_text(new)))
     return sorted(sent), lines
 
 
@@ -448,14 +440,8 @@ def _capped(
 def logged_keys(log: Tab | None, what: str) -> set[str]:
     """The Old cells of the Log lines that say `what` (the days a summary went out...): a
     look at one column of each line, asked by every cycle of every email kind."""
-    what_at, old_at = (log.col("What"), log.col("Old")) if log is not None else (None, None)
-    if log is None or what_at is None or old_at is None:
-        return set()
-    return {
-        cell_text(row[old_at] if old_at < len(row) else None)
-        for row in log.rows
-        if what_at < len(row) and row[what_at] == what
-    }
+    lines = log.picked("What", "Old") if log is not None else None
+    return {cell_text(old) for said, old in lines or () if said == what}
 
 
 def month_after(day: date) -> date:

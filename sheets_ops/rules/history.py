@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sheets_ops.model import LOG, SlaState, Status, parse_id
 from sheets_ops.rules.clock import Calendar
-from sheets_ops.sheet import Tab, as_moment, cell_text, header_problems, normalize_header
+from sheets_ops.sheet import Tab, as_moment, cell_text, header_problems
 
 CLOSED = (Status.DONE.value, Status.CANCELLED.value)
 WAITING = (Status.WAITING_ON_CLIENT.value, Status.WAITING_ON_CARRIER.value)
@@ -52,29 +52,23 @@ def histories(log: Tab | None) -> dict[str, History]:
     out: dict[str, History] = {}
     if log is None or header_problems(log, LOG):
         return out
-    cols = log.columns()
-    when_at, rid_at, what_at, old_at, new_at = (
-        cols[normalize_header(h)] for h in ("When", "Request", "What", "Old", "New")
-    )
-    width = max(when_at, rid_at, what_at, old_at, new_at) + 1
-    for row in log.rows:
-        if len(row) < width:
-            row = [*row, *[None] * (width - len(row))]
-        what = cell_text(row[what_at])
+    lines = log.picked("When", "Request", "What", "Old", "New")
+    for logged, request, what_cell, old, new in lines or ():
+        what = cell_text(what_cell)
         if what not in KEPT and not what.startswith(ESCALATED):
             continue
-        rid = cell_text(row[rid_at])
+        rid = cell_text(request)
         if parse_id(rid) is None:
             continue
         h = out.get(rid)
         if h is None:
             h = out[rid] = History()
         if what == STATUS_CHANGED:
-            when = as_moment(row[when_at])
+            when = as_moment(logged)
             if when is not None:
-                h.status_changes.append((when, cell_text(row[old_at]), cell_text(row[new_at])))
+                h.status_changes.append((when, cell_text(old), cell_text(new)))
         elif what == CARRIER_CHASE:
-            h.chased.add(cell_text(row[old_at]))
+            h.chased.add(cell_text(old))
         elif what == STEPS_MISSING:
             h.flagged_steps = True
         elif what == FIRST_RESPONSE:
