@@ -84,6 +84,7 @@ def measure(archived: int, key: Path) -> None:
         started, at = time.perf_counter(), NOW
         for n in range(1, 301):  # the move out: a chunk a cycle, requests then their Log lines
             cycle(fake, key, folder, at, 0)
+            mock.calls.reset()  # responses keeps every body it served: 90 MiB a cycle here
             at += timedelta(minutes=1)
             left = len(fake.values(REQUESTS.name)) - 1 - OPEN
             if left <= 0 and len(fake.values(LOG.name)) < 3 * OPEN:
