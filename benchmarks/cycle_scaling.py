@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.cycle_scaling [ARCHIVED ...]   (default: 0 10000 50000 100000)
     .venv/bin/python -m benchmarks.cycle_scaling --single 10000
+    .venv/bin/python -m benchmarks.cycle_scaling --google 0 10000   (and on the Google fake)
 
 Each tracker holds OPEN (1,000) open requests and ARCHIVED closed ones, built the way an
 agency's tracker looks after years of use: every one of the 25 Requests columns filled, a
@@ -23,7 +24,9 @@ of the cycle itself, imports left out, and the process's peak memory):
 - 50 new: a cycle with 50 new messages;
 
 and beside them the floor on the same tracker file: python-calamine reading every tab, and
-openpyxl loading and saving the workbook. Nothing is asserted; the README quotes the output.
+openpyxl loading and saving the workbook. With `--google`, each size's line is followed by
+the bytes a cycle reads and sends on the Google fake (`benchmarks.google_history`, run in a
+process of its own). Nothing is asserted; the README quotes the output.
 """
 
 from __future__ import annotations
@@ -289,10 +292,20 @@ def main(argv: list[str]) -> None:
     parser.add_argument("archived", nargs="*", type=int, default=[0, 10_000, 50_000, 100_000])
     parser.add_argument("--open", type=int, default=1_000, help="open requests (default 1000)")
     parser.add_argument("--single", action="store_true", help="everything in Requests")
+    parser.add_argument(
+        "--google",
+        action="store_true",
+        help="also, under each, the bytes a cycle reads and sends on the Google fake "
+        "(benchmarks.google_history; 1,000 open requests)",
+    )
     args = parser.parse_args(argv)
     print(f"one cycle, {args.open:,} open requests, by archived requests (sheets-ops run --once)")
     for archived in args.archived:
         measure(archived, args.open, args.single)
+        if args.google:  # a process of its own: this one stays small (see `measure`)
+            google = [sys.executable, "-m", "benchmarks.google_history", str(archived)]
+            out = subprocess.run(google, stdout=subprocess.PIPE, check=True, text=True)
+            print(out.stdout.splitlines()[-1], flush=True)
 
 
 if __name__ == "__main__":
