@@ -15,6 +15,7 @@ import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
 
 from sheets_ops.model import TAB_BY_NAME, CellValue, Column, TabSpec, is_blank
 
@@ -110,6 +111,38 @@ class Tab:
         if j is None:
             return []
         return [row[j] if j < len(row) else None for row in self.rows]
+
+
+_CELL_TYPES = frozenset({type(None), str, int, float, bool, datetime, date})
+
+
+def cell_value(value: object) -> CellValue:
+    """What a workbook reader read (openpyxl, python-calamine), as one of the types a
+    tracker cell holds."""
+    if type(value) in _CELL_TYPES:
+        return value  # type: ignore[return-value]
+    if isinstance(value, Decimal):
+        return float(value)
+    return str(value)  # rich text, a time of day, a duration, an array formula
+
+
+def tab_from_rows(title: str, rows: Iterable[Sequence[object]], *, converted: bool = False) -> Tab:
+    """A tab from its rows, row 1 the header. `converted`: the values are tracker cell
+    values already (the fast reader's), so they are not looked at one by one again."""
+    it = iter(rows)
+    first = next(it, ())
+    header = ["" if v is None else str(v).strip() for v in first]
+    while header and not header[-1]:
+        header.pop()
+    values: list[list[CellValue]] = (
+        list(it)  # type: ignore[arg-type]
+        if converted
+        else [[cell_value(v) for v in r] for r in it]
+    )
+    tab = Tab(title, header, values)
+    while tab.rows and all(is_blank(v) for v in tab.rows[-1]):
+        tab.rows.pop()
+    return tab
 
 
 def blank_row(row: Sequence[CellValue]) -> bool:

@@ -81,3 +81,49 @@ def test_the_fast_reader_gives_the_values_the_writer_sees(agency: Path) -> None:
             slow = rows[i + 1] + [None] * max(0, len(row) - len(rows[i + 1]))
             for j, value in enumerate(row):
                 assert value == slow[j] and type(value) is type(slow[j]), (ws.title, i, j)
+
+
+QUIET_THEN_WRITE = """
+import sys
+from pathlib import Path
+from sheets_ops.cli import main
+HEAVY = ('openpyxl', 'pandas', 'dateparser')
+assert main(['run', '--once', '--now', '2026-11-30T09:04']) == 0
+print('loaded:', *[m for m in HEAVY if m in sys.modules])
+Path('inbox/9.eml').write_bytes(Path(sys.argv[1]).read_bytes())
+assert main(['run', '--once', '--now', '2026-11-30T09:06']) == 0
+print('loaded:', *[m for m in HEAVY if m in sys.modules])
+"""
+
+
+def test_a_quiet_cycle_imports_none_of_the_writers_and_a_cycle_with_mail_still_writes(
+    agency: Path,
+) -> None:
+    """openpyxl (the writer), pandas (the figures) and dateparser (dates in messages) take
+    about half a quiet `run --once` to import: a quiet cycle reads with python-calamine and
+    loads none of them; the next cycle, with mail, loads what it needs and saves."""
+    assert main(["init"]) == 0
+    (agency / "inbox").mkdir(exist_ok=True)
+    (agency / "inbox" / "1.eml").write_bytes(make_eml(1))
+    assert main(["run", "--once", "--now", "2026-11-30T09:00"]) == 0
+    assert main(["run", "--once", "--now", "2026-11-30T09:02"]) == 0  # records what 09:00 sent
+    message = agency / "later.eml"
+    message.write_bytes(make_eml(2, body="Please send a certificate by December 4, 2026."))
+    tracker = agency / "tracker.xlsx"
+    before = stamp(tracker)
+    env = {k: v for k, v in os.environ.items() if k not in KNOWN}
+    done = subprocess.run(
+        [sys.executable, "-c", QUIET_THEN_WRITE, str(message)],
+        cwd=agency,
+        env=env,
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    quiet, busy = [
+        line.split()[1:] for line in done.stdout.decode().splitlines() if line.startswith("loaded:")
+    ]
+    assert quiet == []
+    assert set(busy) >= {"openpyxl", "dateparser"}
+    assert stamp(tracker) != before
+    rows = XlsxTracker(tracker).read().tab("Requests")
+    assert rows is not None and len(list(rows.records())) == 2

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sheets_ops.model import ARCHIVE, REQUESTS, CellValue, Status
 from sheets_ops.rules.clock import Calendar
 from sheets_ops.rules.history import CLOSED, ESCALATED, FIRST_RESPONSE
 from sheets_ops.rules.review import AGE_BUCKETS, age_bucket
 from sheets_ops.sheet import Snapshot, Tab, cell_text
+
+if TYPE_CHECKING:  # pandas (about 0.15 s to import) loads when figures are computed
+    import pandas as pd
 
 BUCKETS = AGE_BUCKETS
 
@@ -61,6 +62,8 @@ def _rows(tab: Tab | None) -> list[dict[str, CellValue]]:
 
 def frame(snapshot: Snapshot) -> pd.DataFrame:
     """Requests and Archive as one table of the columns metrics need."""
+    import pandas as pd
+
     records = _rows(snapshot.tab(REQUESTS.name)) + _rows(snapshot.tab(ARCHIVE.name))
     columns = [
         "id",
@@ -137,6 +140,8 @@ Hours = Callable[["pd.Series[Any]", "pd.Series[Any]"], "pd.Series[Any]"]
 
 def _business_hours(calendar: Calendar) -> Hours:
     """Business hours between two columns of moments, row by row."""
+    import pandas as pd
+
     origin = calendar.elapsed
 
     def business(a: pd.Series[Any], b: pd.Series[Any]) -> pd.Series[Any]:

@@ -20,11 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from glob import escape as glob_escape
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineError, CalamineWorkbook
 
 from sheets_ops.model import (
@@ -39,6 +36,7 @@ from sheets_ops.sheet import (
     Snapshot,
     Tab,
     TrackerError,
+    tab_from_rows,
 )
 from sheets_ops.sync.tracker import (
     TabPlan,
@@ -46,13 +44,10 @@ from sheets_ops.sync.tracker import (
     merge_report,
     plan_batch,
 )
-from sheets_ops.sync.xlsx_layout import (
-    draw_charts,
-    init_workbook,
-    put,
-    sheet_named,
-    tab_from_rows,
-)
+
+if TYPE_CHECKING:  # openpyxl (about 0.15 s to import) loads only when a cycle writes
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 T = TypeVar("T")
 
@@ -121,6 +116,8 @@ class XlsxTracker:
         if not batch:
             return WriteReport()
 
+        from sheets_ops.sync.xlsx_layout import put, sheet_named
+
         def edit(wb: Workbook) -> WriteReport:
             def tab_for(name: str) -> Tab | None:
                 ws = sheet_named(wb, name)
@@ -144,11 +141,17 @@ class XlsxTracker:
         return ""  # a workbook on a disk has no address to a row that every mail client opens
 
     def init(self, tabs: Sequence[TabSpec]) -> list[str]:
+        from sheets_ops.sync.xlsx_layout import init_workbook
+
         return self._edit(lambda wb: init_workbook(wb, tabs), create=True)
 
     # the safe edit: wait for people, reload, change, save atomically ---------------------
 
     def _edit(self, change: Callable[[Workbook], T], *, create: bool) -> T:
+        from openpyxl import Workbook
+
+        from sheets_ops.sync.xlsx_layout import draw_charts, sheet_named
+
         for _attempt in range(3):
             self._wait_until_closed()
             before = _stamp(self.path)
@@ -219,6 +222,9 @@ class XlsxTracker:
             )
 
     def _load(self, *, read_only: bool) -> Workbook:
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             return load_workbook(self.path, read_only=read_only, data_only=False)
         except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as e:
@@ -301,6 +307,8 @@ ROW_HEIGHT = 45  # points: a new request's row shows the first three lines of it
 
 
 def _apply(ws: Worksheet, plan: TabPlan) -> None:
+    from sheets_ops.sync.xlsx_layout import put
+
     wrapped = {  # Context: its first lines, at the top of the cell
         j for j, cell in enumerate(ws[1]) if str(cell.value or "").strip().lower() == "context"
     }

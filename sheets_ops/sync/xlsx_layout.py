@@ -1,14 +1,13 @@
 """How a workbook holds the contract: a value written so it stays what it is (text never a
-formula, nothing Excel cannot hold), tabs read back from rows, and `init`'s layout of a
+formula, nothing Excel cannot hold) and `init`'s layout of a
 tab (headers with notes and fills, filters, drop-downs, SLA colours, seeds) and of the
 Dashboard's charts. xlsx.py opens, locks and saves the workbook."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell, MergedCell
@@ -35,7 +34,14 @@ from sheets_ops.model import (
     TabSpec,
     is_blank,
 )
-from sheets_ops.sheet import Tab, normalize_header, renamed_as, renamed_line, seed_rows
+from sheets_ops.sheet import (
+    cell_value,
+    normalize_header,
+    renamed_as,
+    renamed_line,
+    seed_rows,
+    tab_from_rows,
+)
 from sheets_ops.sync.tracker import last_used_row
 
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
@@ -88,37 +94,6 @@ def put(cell: Cell | MergedCell, value: CellValue, wrap: bool = False) -> None:
         cell.number_format = "yyyy-mm-dd hh:mm"
     elif isinstance(value, date):
         cell.number_format = "yyyy-mm-dd"
-
-
-_CELL_TYPES = frozenset({type(None), str, int, float, bool, datetime, date})
-
-
-def cell_value(value: object) -> CellValue:
-    """What openpyxl read, as one of the types a tracker cell holds."""
-    if type(value) in _CELL_TYPES:
-        return value  # type: ignore[return-value]
-    if isinstance(value, Decimal):
-        return float(value)
-    return str(value)  # rich text, a time of day, a duration, an array formula
-
-
-def tab_from_rows(title: str, rows: Iterable[Sequence[object]], *, converted: bool = False) -> Tab:
-    """A tab from its rows, row 1 the header. `converted`: the values are tracker cell
-    values already (the fast reader's), so they are not looked at one by one again."""
-    it = iter(rows)
-    first = next(it, ())
-    header = ["" if v is None else str(v).strip() for v in first]
-    while header and not header[-1]:
-        header.pop()
-    values: list[list[CellValue]] = (
-        list(it)  # type: ignore[arg-type]
-        if converted
-        else [[cell_value(v) for v in r] for r in it]
-    )
-    tab = Tab(title, header, values)
-    while tab.rows and all(is_blank(v) for v in tab.rows[-1]):
-        tab.rows.pop()
-    return tab
 
 
 def sheet_named(wb: Workbook, title: str) -> Worksheet | None:
