@@ -191,6 +191,23 @@ def kill_when(process: subprocess.Popen[bytes], seen: Callable[[], bool], limit:
     return False
 
 
+def in_flight(recorder: Recorder, state: Path, before: set[str]) -> set[str]:
+    """The emails the server accepted during a run that the outbox had not marked sent when
+    the run died: SMTP's one window (`sync/outbox.py`). Between the server's 250 and the
+    client's mark, nothing the client keeps can tell an accepted email from a refused one,
+    so an email killed there is sent again by the next run. A client sends one email at a
+    time, so a kill leaves at most one."""
+    accepted = set(recorder.keys()) - before
+    if not accepted or not (state / "outbox.sqlite3").exists():
+        return accepted
+    db = sqlite3.connect(state / "outbox.sqlite3")
+    try:
+        sent = {key for (key,) in db.execute("SELECT key FROM outbox WHERE status = 'sent'")}
+    finally:
+        db.close()
+    return accepted - sent
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[Recorder, int]]:
     with smtp_server() as (recorder, port):
@@ -206,6 +223,7 @@ def test_killing_cycles_at_every_step_loses_nothing_and_sends_each_email_once(
     rng = random.Random(12)
     dropped, killed, moment = 0, 0, START
     landed: dict[str, int] = {}
+    window: set[str] = set()  # emails a kill caught between the server's 250 and the mark
     for _round in range(ROUNDS):
         for point, condition in KILL_POINTS.items():
             for n in range(dropped, dropped + 8):
@@ -216,6 +234,7 @@ def test_killing_cycles_at_every_step_loses_nothing_and_sends_each_email_once(
             watch = Watch(tmp_path)
             watch.begin()
             moment += timedelta(minutes=7)
+            accepted = set(recorder.keys())
             process = start(env, "run", "--once", "--now", moment.isoformat())
             if condition is None:  # the server kills the client mid-DATA, then refuses
                 armed = threading.Event()
@@ -244,6 +263,9 @@ def test_killing_cycles_at_every_step_loses_nothing_and_sends_each_email_once(
                 hit = kill_when(process, lambda c=condition, w=watch: c(w), limit=60)
             killed += hit
             landed[point] = landed.get(point, 0) + hit
+            caught = in_flight(recorder, tmp_path / "state", accepted)
+            assert len(caught) <= 1, (point, caught)
+            window |= caught
             # The workbook is whole after every kill.
             load_workbook(tmp_path / "tracker.xlsx", read_only=True).close()
     for extra in range(3):  # the next cycles settle what the kills left
@@ -259,13 +281,19 @@ def test_killing_cycles_at_every_step_loses_nothing_and_sends_each_email_once(
     assert sources == sorted(f"<msg-{n}@example.com>" for n in range(dropped))  # each once
     assert list((tmp_path / "inbox").glob("*.eml")) == []
     keys = recorder.keys()
-    assert len(keys) == len(set(keys)), [k for k in keys if keys.count(k) > 1]
+    twice = {k for k in keys if keys.count(k) > 1}
+    # Each email once, but for one a kill caught between the server's 250 and the outbox's
+    # mark: that one, and only that one, is sent again, once.
+    assert twice == window, (twice, window)
+    assert all(keys.count(k) == 2 for k in twice)
     asked = {f"info-request-{r['ID']}" for r in rows}
     assert asked <= set(keys)  # every client was asked, once
     assert "summary-20261130-dana@agency.example" in keys
     db = sqlite3.connect(tmp_path / "state" / "outbox.sqlite3")
     assert db.execute("SELECT key FROM outbox WHERE status != 'sent'").fetchall() == []
-    print(f"{killed} kills landed of {ROUNDS * len(KILL_POINTS)}: {landed}")
+    print(
+        f"{killed} of {ROUNDS * len(KILL_POINTS)} kills landed: {landed}; in the window: {window}"
+    )
     assert killed >= ROUNDS * len(KILL_POINTS) * 0.8  # the moments were really hit
 
 
