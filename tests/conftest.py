@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -13,6 +16,7 @@ from typing import Any
 import pytest
 import responses
 
+from sheets_ops.config import KNOWN
 from sheets_ops.model import TABS
 from sheets_ops.sync.google import GoogleTracker, open_google
 from sheets_ops.sync.mailbox import FolderMailbox
@@ -45,6 +49,16 @@ def make_eml(
         msg["Message-ID"] = message_id.format(n=n)
     msg.set_content(body)
     return bytes(msg)
+
+
+def in_a_process(folder: Path, *args: str) -> str:
+    """Python run with `args` in a process of its own in `folder`, as cron starts the job
+    (none of the job's settings from this environment: the folder's .env holds them); its
+    standard output. A run that fails fails the test with what it said on stderr."""
+    env = {k: v for k, v in os.environ.items() if k not in KNOWN}
+    done = subprocess.run([sys.executable, *args], cwd=folder, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()
+    return done.stdout.decode()
 
 
 @pytest.fixture

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,9 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from sheets_ops.cli import main
-from sheets_ops.config import KNOWN
 from sheets_ops.sync.xlsx import XlsxTracker
-from tests.conftest import make_eml
+from tests.conftest import in_a_process, make_eml
 
 
 def stamp(path: Path) -> tuple[int, int]:
@@ -35,10 +31,7 @@ WHILE_OPEN = ["In Progress", "Waiting on Client"]
 
 def run_once(agency: Path, at: str) -> None:
     """One cycle in a process of its own, as cron runs it."""
-    env = {k: v for k, v in os.environ.items() if k not in KNOWN}
-    cli = [sys.executable, "-m", "sheets_ops", "run", "--once", "--now", at]
-    done = subprocess.run(cli, cwd=agency, env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr.decode()
+    in_a_process(agency, "-m", "sheets_ops", "run", "--once", "--now", at)
 
 
 @pytest.mark.parametrize("status", WHILE_OPEN)
@@ -111,17 +104,8 @@ def test_a_quiet_cycle_imports_none_of_the_writers_and_a_cycle_with_mail_still_w
     message.write_bytes(make_eml(2, body="Please send a certificate by December 4, 2026."))
     tracker = agency / "tracker.xlsx"
     before = stamp(tracker)
-    env = {k: v for k, v in os.environ.items() if k not in KNOWN}
-    done = subprocess.run(
-        [sys.executable, "-c", QUIET_THEN_WRITE, str(message)],
-        cwd=agency,
-        env=env,
-        capture_output=True,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    quiet, busy = [
-        line.split()[1:] for line in done.stdout.decode().splitlines() if line.startswith("loaded:")
-    ]
+    said = in_a_process(agency, "-c", QUIET_THEN_WRITE, str(message))
+    quiet, busy = [line.split()[1:] for line in said.splitlines() if line.startswith("loaded:")]
     assert quiet == []
     assert set(busy) >= {"openpyxl", "dateparser"}
     assert stamp(tracker) != before

@@ -4,10 +4,7 @@ message, through the real cycle on a workbook (no model mocked, nothing stubbed)
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -21,7 +18,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from sheets_ops.cli import main
-from sheets_ops.config import KNOWN
 from sheets_ops.model import TABS
 from sheets_ops.rules import learning
 from sheets_ops.rules.learning import (
@@ -35,6 +31,7 @@ from sheets_ops.rules.team import Member, Route
 from sheets_ops.sheet import Snapshot, Tab
 from sheets_ops.sync.state import StateDir
 from sheets_ops.sync.xlsx import XlsxTracker
+from tests.conftest import in_a_process
 
 NOW = datetime(2026, 12, 1, 2, 0)
 CLIENTS = [f"{name} LLC" for name in ("Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir")]
@@ -298,16 +295,9 @@ def test_the_models_read_mail_without_importing_scikit_learn(agency: Path) -> No
     assert main(["learn", "--now", "2026-11-30T08:00"]) == 0
     message = agency / "lender.eml"
     message.write_bytes(lender_email(1, datetime(2026, 11, 30, 9, 5)))
-    env = {k: v for k, v in os.environ.items() if k not in KNOWN}
-    done = subprocess.run(
-        [sys.executable, "-c", QUIET_THEN_MAIL, str(message)],
-        cwd=agency,
-        env=env,
-        capture_output=True,
-    )
-    assert done.returncode == 0, done.stderr.decode()
+    said = in_a_process(agency, "-c", QUIET_THEN_MAIL, str(message))
     # the quiet cycle opened no models, the other opened them once and imported no sklearn
-    assert done.stdout.decode().split()[-3:] == ["0", "1", "False"]
+    assert said.split()[-3:] == ["0", "1", "False"]
     row = row_of(agency / "tracker.xlsx", "lender-1@")
     assert row["Type"] == "COI"  # the models did decide it
     assert str(row["Context"]).startswith("Check: Type from your history: like REQ-")
